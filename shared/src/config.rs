@@ -1,0 +1,124 @@
+//! Configuration pieces both services read: the database URL (redacted when printed), the
+//! rate-limit switch and the JWT secrets. Each service composes them into its own `Config`.
+
+use std::{fmt, str::FromStr};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Which storage backend a `DATABASE_URL` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `postgres://` or `postgresql://`: production.
+    Postgres,
+    /// `sqlite:`: the embedded default.
+    Sqlite,
+}
+
+/// A database URL whose `Debug`/`Display` never shows the password.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: SecretString,
+    backend: Backend,
+}
+
+/// The `DATABASE_URL` scheme is neither Postgres nor SQLite.
+#[derive(Debug, thiserror::Error)]
+#[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")]
+pub struct UnsupportedDatabaseUrl;
+
+impl DatabaseUrl {
+    /// The backend this URL selects.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The full URL, for the connection pool only.
+    pub fn expose(&self) -> &str {
+        self.url.expose_secret()
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = UnsupportedDatabaseUrl;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let backend = if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if s.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(UnsupportedDatabaseUrl);
+        };
+        Ok(Self {
+            url: SecretString::from(s.to_owned()),
+            backend,
+        })
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.url.expose_secret();
+        // Keep scheme, host and database; drop anything that may be a credential.
+        match (url.find("://"), url.rfind('@')) {
+            (Some(scheme_end), Some(at)) if at > scheme_end => {
+                write!(f, "{}://***@{}", &url[..scheme_end], &url[at + 1..])
+            }
+            _ => f.write_str(url),
+        }
+    }
+}
+
+/// `RATE_LIMITS=on|off`: every throttle and rate limit at once, for load tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimits {
+    /// Limits are enforced (the default).
+    #[default]
+    On,
+    /// Limits are switched off.
+    Off,
+}
+
+impl RateLimits {
+    /// Whether limits apply.
+    pub fn enabled(self) -> bool {
+        self == Self::On
+    }
+}
+
+impl FromStr for RateLimits {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" => Ok(Self::On),
+            "off" | "false" | "0" => Ok(Self::Off),
+            other => Err(format!("RATE_LIMITS must be on or off, not {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_hides_credentials() {
+        let url: DatabaseUrl = "postgres://app:hunter2@db:5432/chat".parse().unwrap();
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert_eq!(format!("{url:?}"), "postgres://***@db:5432/chat");
+    }
+
+    #[test]
+    fn sqlite_urls_select_sqlite_and_others_are_refused() {
+        let url: DatabaseUrl = "sqlite://data/chat.db".parse().unwrap();
+        assert_eq!(url.backend(), Backend::Sqlite);
+        assert!("mysql://x".parse::<DatabaseUrl>().is_err());
+    }
+}

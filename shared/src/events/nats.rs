@@ -1,0 +1,260 @@
+//! NATS JetStream behind [`EventBus`]: events are stored in two streams (`ACCOUNTS`, `CHAT`)
+//! for consumers that were offline, de-duplicated by `Nats-Msg-Id`, and also reach core
+//! subscribers live (the gateway replicas' per-room fan-out).
+//!
+//! A subject prefix (and the matching stream-name prefix) lets several deployments, or tests,
+//! share one NATS server without seeing each other.
+
+use std::{sync::Arc, time::Duration};
+
+use async_nats::{
+    jetstream::{self, consumer::pull, stream},
+    HeaderMap,
+};
+use async_trait::async_trait;
+use futures::{stream::BoxStream, StreamExt};
+use tokio::sync::{mpsc, OnceCell};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::bus::{Ack, BusError, Delivery, Envelope, EventBus};
+
+/// How long JetStream remembers a `Nats-Msg-Id` to drop re-publishes.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+
+/// The NATS-backed bus.
+#[derive(Clone)]
+pub struct NatsBus {
+    client: async_nats::Client,
+    jetstream: jetstream::Context,
+    subject_prefix: String,
+    stream_prefix: String,
+    streams_ready: Arc<OnceCell<()>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+impl NatsBus {
+    /// Connects to `url`. The connection is retried in the background, so a service starts
+    /// (and keeps accepting writes into its outbox) while NATS is down.
+    pub async fn connect(url: &str, subject_prefix: &str) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(2))
+            .client_capacity(65_536)
+            .connect(url)
+            .await
+            .map_err(unavailable)?;
+        let mut jetstream = jetstream::new(client.clone());
+        jetstream.set_timeout(Duration::from_secs(5));
+        let stream_prefix = subject_prefix
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        Ok(Self {
+            client,
+            jetstream,
+            subject_prefix: subject_prefix.to_owned(),
+            stream_prefix,
+            streams_ready: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// The underlying client, for tests and tools.
+    pub fn client(&self) -> &async_nats::Client {
+        &self.client
+    }
+
+    /// The stream holding `subject`'s events: `<PREFIX>ACCOUNTS` or `<PREFIX>CHAT`.
+    pub fn stream_name_for(&self, subject: &str) -> String {
+        let family = if subject.starts_with("accounts") {
+            "ACCOUNTS"
+        } else {
+            "CHAT"
+        };
+        format!("{}{family}", self.stream_prefix)
+    }
+
+    async fn ensure_streams(&self) -> Result<(), BusError> {
+        self.streams_ready
+            .get_or_try_init(|| async {
+                for family in ["accounts", "chat"] {
+                    self.jetstream
+                        .get_or_create_stream(stream::Config {
+                            name: self.stream_name_for(family),
+                            subjects: vec![format!("{}{family}.>", self.subject_prefix)],
+                            duplicate_window: DUPLICATE_WINDOW,
+                            storage: stream::StorageType::File,
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(unavailable)?;
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    fn to_envelope(&self, message: &async_nats::Message) -> Envelope {
+        let subject = message.subject.as_str();
+        let subject = subject
+            .strip_prefix(self.subject_prefix.as_str())
+            .unwrap_or(subject)
+            .to_owned();
+        let mut headers = Vec::new();
+        let mut id = uuid::Uuid::nil();
+        if let Some(map) = &message.headers {
+            for (name, values) in map.iter() {
+                for value in values {
+                    let name: &str = name.as_ref();
+                    if name.eq_ignore_ascii_case("Nats-Msg-Id") {
+                        id = value.as_str().parse().unwrap_or_default();
+                    }
+                    headers.push((name.to_owned(), value.as_str().to_owned()));
+                }
+            }
+        }
+        Envelope {
+            id,
+            subject,
+            payload: message.payload.clone(),
+            headers,
+        }
+    }
+}
+
+struct JetStreamAck(jetstream::Message);
+
+#[async_trait]
+impl Ack for JetStreamAck {
+    async fn ack(self: Box<Self>) {
+        if let Err(e) = self.0.ack().await {
+            tracing::warn!(error = %e, "could not acknowledge an event; it will be redelivered");
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for NatsBus {
+    async fn publish_batch(&self, events: &[Envelope]) -> Result<(), BusError> {
+        self.ensure_streams().await?;
+        let mut acks = Vec::with_capacity(events.len());
+        for event in events {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", event.id.to_string().as_str());
+            for (name, value) in &event.headers {
+                headers.insert(name.as_str(), value.as_str());
+            }
+            let ack = self
+                .jetstream
+                .publish_with_headers(
+                    format!("{}{}", self.subject_prefix, event.subject),
+                    headers,
+                    event.payload.clone(),
+                )
+                .await
+                .map_err(unavailable)?;
+            acks.push(ack);
+        }
+        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+            ack.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {
+        let subscriber = self
+            .client
+            .subscribe(format!("{}{filter}", self.subject_prefix))
+            .await
+            .map_err(unavailable)?;
+        let bus = self.clone();
+        Ok(subscriber
+            .map(move |message| bus.to_envelope(&message))
+            .boxed())
+    }
+
+    async fn consume_durable(
+        &self,
+        name: &str,
+        filter: &str,
+    ) -> Result<BoxStream<'static, Delivery>, BusError> {
+        let (sender, receiver) = mpsc::channel(1024);
+        let bus = self.clone();
+        let name = name.to_owned();
+        let filter = format!("{}{filter}", self.subject_prefix);
+        // The pull loop is rebuilt whenever NATS goes away, so the caller sees one endless stream.
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            while !sender.is_closed() {
+                match bus.pull_into(&name, &filter, &sender).await {
+                    Ok(()) => backoff = Duration::from_millis(100),
+                    Err(e) => {
+                        tracing::warn!(error = %e, consumer = %name, "durable consumer interrupted; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+        Ok(ReceiverStream::new(receiver).boxed())
+    }
+
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+impl NatsBus {
+    async fn pull_into(
+        &self,
+        name: &str,
+        filter: &str,
+        sender: &mpsc::Sender<Delivery>,
+    ) -> Result<(), BusError> {
+        self.ensure_streams().await?;
+        let logical = filter
+            .strip_prefix(self.subject_prefix.as_str())
+            .unwrap_or(filter);
+        let stream = self
+            .jetstream
+            .get_stream(self.stream_name_for(logical))
+            .await
+            .map_err(unavailable)?;
+        let consumer = stream
+            .get_or_create_consumer(
+                name,
+                pull::Config {
+                    durable_name: Some(name.to_owned()),
+                    filter_subject: filter.to_owned(),
+                    ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                    deliver_policy: jetstream::consumer::DeliverPolicy::All,
+                    ack_wait: Duration::from_secs(30),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(unavailable)?;
+        let mut messages = consumer.messages().await.map_err(unavailable)?;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(unavailable)?;
+            let envelope = self.to_envelope(&message);
+            let delivery = Delivery {
+                envelope,
+                acker: Some(Box::new(JetStreamAck(message))),
+            };
+            if sender.send(delivery).await.is_err() {
+                return Ok(());
+            }
+        }
+        Err(BusError::Unavailable("consumer stream ended".into()))
+    }
+}

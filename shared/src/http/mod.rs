@@ -1,0 +1,13 @@
+//! The HTTP surface both services share: the one error type, the extractors whose rejections
+//! are that error, request spans, and serving with graceful shutdown.
+
+pub mod error;
+pub mod extract;
+pub mod field_errors;
+pub mod fields;
+pub mod request_span;
+pub mod serve;
+
+pub use error::{ApiError, DetailBody, ServerErrorCause};
+pub use extract::{client_address, JsonObject};
+pub use field_errors::FieldErrors;

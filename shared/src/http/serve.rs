@@ -1,0 +1,116 @@
+//! Serving a router: the layers every service has, trailing-slash tolerance, client addresses,
+//! and graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::{io, net::SocketAddr};
+
+use axum::{
+    extract::Request,
+    http::{StatusCode, Uri},
+    middleware,
+    response::IntoResponse,
+    Router, ServiceExt,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::Layer;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+
+use super::{error::ApiError, request_span};
+
+/// The layers every service wraps its router in, outermost last.
+pub fn with_standard_layers(router: Router) -> Router {
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .layer(middleware::from_fn(request_span::json_routing_errors))
+        .layer(middleware::from_fn(request_span::observe_requests))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span::make_request_span))
+        .layer(CatchPanicLayer::custom(|_| {
+            (StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal(anyhow::anyhow!("handler panicked")))
+                .into_response()
+        }))
+}
+
+/// The old stack answered a path without its trailing slash with a redirect that lost POST
+/// bodies; here both forms reach the same handler.
+fn add_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let in_api = ["/api/", "/user/", "/ws/", "/back/ws/"]
+        .iter()
+        .any(|prefix| path.starts_with(prefix));
+    let wants_slash = in_api
+        && !path.ends_with('/')
+        && !path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    if wants_slash {
+        let new = match request.uri().query() {
+            Some(q) => format!("{path}/?{q}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(uri) = new.parse::<Uri>() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let app = middleware::map_request(add_trailing_slash_async).layer(router);
+    axum::serve(
+        listener,
+        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+}
+
+async fn add_trailing_slash_async(request: Request) -> Request {
+    add_trailing_slash(request)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path_after(uri: &str) -> String {
+        let req = Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+        add_trailing_slash(req).uri().to_string()
+    }
+
+    #[test]
+    fn paths_gain_a_trailing_slash_and_keep_their_query() {
+        assert_eq!(path_after("/api/login"), "/api/login/");
+        assert_eq!(path_after("/ws/chat/x?visitor=t"), "/ws/chat/x/?visitor=t");
+        assert_eq!(path_after("/api/login/"), "/api/login/");
+        assert_eq!(path_after("/metrics"), "/metrics");
+        assert_eq!(path_after("/healthz"), "/healthz");
+        assert_eq!(path_after("/api/docs/swagger-ui.css"), "/api/docs/swagger-ui.css");
+    }
+}

@@ -1,0 +1,63 @@
+//! Prometheus metrics: one recorder per process, rendered at `/metrics` by every service.
+
+use std::{
+    sync::OnceLock,
+    time::Duration,
+};
+
+use axum::http::{Method, StatusCode};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns the handle that renders it.
+pub fn handle() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                ])
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+/// The text exposition for `/metrics`.
+pub fn render() -> String {
+    handle().map(|h| h.render()).unwrap_or_default()
+}
+
+/// One HTTP request: count and latency by route and status.
+pub fn record_request(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+    let labels = [
+        ("method", method.as_str().to_owned()),
+        ("route", route.to_owned()),
+        ("status", status.as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+/// One publish attempt of `count` events.
+pub fn record_publish(count: usize, elapsed: Duration, ok: bool) {
+    metrics::histogram!("nats_publish_duration_seconds").record(elapsed.as_secs_f64());
+    if ok {
+        metrics::counter!("events_published_total").increment(count as u64);
+    } else {
+        metrics::counter!("nats_publish_failures_total").increment(1);
+    }
+}
+
+/// Events waiting in the outbox.
+pub fn set_outbox_backlog(pending: i64) {
+    metrics::gauge!("outbox_backlog").set(pending as f64);
+}
+
+/// Connections in use and idle in a pool.
+pub fn set_pool_usage(size: u32, idle: usize) {
+    metrics::gauge!("db_pool_connections").set(f64::from(size));
+    metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+}
