@@ -13,9 +13,12 @@ use crate::config::DatabaseUrl;
 
 /// A Postgres pool. A request waits at most `acquire_timeout` for a connection; after that the
 /// database counts as unavailable (503), never as a server error.
-pub async fn connect_postgres(url: &DatabaseUrl, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(url.expose())?
-        .log_statements(tracing::log::LevelFilter::Trace);
+pub async fn connect_postgres(
+    url: &DatabaseUrl,
+    max_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
+    let options =
+        PgConnectOptions::from_str(url.expose())?.log_statements(tracing::log::LevelFilter::Trace);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
@@ -69,7 +72,10 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
             // Postgres: connection exceptions (08), too many connections, shutdown, read-only;
             // SQLite: busy / locked.
             code.starts_with("08")
-                || matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03" | "25006" | "5" | "6")
+                || matches!(
+                    code.as_ref(),
+                    "53300" | "57P01" | "57P02" | "57P03" | "25006" | "5" | "6"
+                )
         }
         _ => false,
     }

@@ -1,9 +1,6 @@
 //! Prometheus metrics: one recorder per process, rendered at `/metrics` by every service.
 
-use std::{
-    sync::OnceLock,
-    time::Duration,
-};
+use std::{sync::OnceLock, time::Duration};
 
 use axum::http::{Method, StatusCode};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};

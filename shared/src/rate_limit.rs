@@ -57,7 +57,9 @@ impl Bucket {
             self.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / quota.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / quota.per_second,
+            ))
         }
     }
 
@@ -67,7 +69,9 @@ impl Bucket {
         if self.tokens >= 1.0 {
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / quota.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / quota.per_second,
+            ))
         }
     }
 }

@@ -4,7 +4,9 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider, Resource};
-use tracing_subscriber::{fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
+use tracing_subscriber::{
+    fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer,
+};
 
 /// How a process reports.
 #[derive(Debug, Clone, Default)]
@@ -41,7 +43,11 @@ fn otlp_provider(service: &str, endpoint: &str) -> Option<SdkTracerProvider> {
     Some(
         SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(Resource::builder().with_service_name(service.to_owned()).build())
+            .with_resource(
+                Resource::builder()
+                    .with_service_name(service.to_owned())
+                    .build(),
+            )
             .build(),
     )
 }
@@ -82,9 +88,9 @@ where
             .with_writer(writer)
             .boxed()
     };
-    let otel = provider.as_ref().map(|p| {
-        tracing_opentelemetry::layer().with_tracer(p.tracer(service.to_owned()))
-    });
+    let otel = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service.to_owned())));
     // A second init in the same process (tests) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(filter)
@@ -92,4 +98,24 @@ where
         .with(otel)
         .try_init();
     TelemetryGuard { provider }
+}
+
+/// The telemetry flags every binary takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TelemetryArgs {
+    /// `json` for JSON lines, anything else for compact text.
+    #[arg(long, env = "LOG_FORMAT", default_value = "compact")]
+    pub log_format: String,
+    /// OTLP/HTTP endpoint; traces are exported only when set.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+}
+
+impl From<TelemetryArgs> for TelemetryConfig {
+    fn from(args: TelemetryArgs) -> Self {
+        Self {
+            json_logs: args.log_format.eq_ignore_ascii_case("json"),
+            otlp_endpoint: args.otel_exporter_otlp_endpoint,
+        }
+    }
 }

@@ -21,7 +21,9 @@ pub fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| ApiError::BadAuthorizationHeader)?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::BadAuthorizationHeader)?;
     let mut words = value.split_whitespace();
     // SimpleJWT ignores headers of other schemes (e.g. Basic): no credentials, not an error.
     if words.next() != Some("Bearer") {

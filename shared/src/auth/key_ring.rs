@@ -204,7 +204,10 @@ mod tests {
             .signer()
             .sign(UserId::new_random(), TokenType::Access, 60)
             .unwrap();
-        assert!(ring("new", &["old"]).verifier().verify_access(&token).is_ok());
+        assert!(ring("new", &["old"])
+            .verifier()
+            .verify_access(&token)
+            .is_ok());
         assert_eq!(
             ring("new", &[]).verifier().verify_access(&token),
             Err(TokenError::Invalid)

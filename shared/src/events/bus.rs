@@ -110,10 +110,16 @@ mod tests {
 
     #[test]
     fn wildcards_match_like_nats() {
-        assert!(subject_matches("chat.rooms.*.messages", "chat.rooms.r1.messages"));
+        assert!(subject_matches(
+            "chat.rooms.*.messages",
+            "chat.rooms.r1.messages"
+        ));
         assert!(subject_matches("accounts.>", "accounts.users.u1.updated"));
         assert!(!subject_matches("accounts.>", "accounts"));
-        assert!(!subject_matches("chat.rooms.*.messages", "chat.rooms.r1.created"));
+        assert!(!subject_matches(
+            "chat.rooms.*.messages",
+            "chat.rooms.r1.created"
+        ));
         assert!(subject_matches("a.b", "a.b"));
         assert!(!subject_matches("a.b", "a.b.c"));
     }

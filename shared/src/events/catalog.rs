@@ -99,7 +99,12 @@ impl AccountEvent {
 
     /// The outbox row for this event, committed with the change.
     pub fn to_outbox(&self, occurred_at: DateTime<Utc>) -> OutboxEvent {
-        to_outbox(self.subject(), self.event_type(), occurred_at, self.snapshot())
+        to_outbox(
+            self.subject(),
+            self.event_type(),
+            occurred_at,
+            self.snapshot(),
+        )
     }
 
     /// Reads an account event from the bus.
@@ -246,7 +251,10 @@ mod tests {
         };
         let event = AccountEvent::UserRegistered(snapshot.clone());
         let row = event.to_outbox(crate::time::now());
-        assert_eq!(row.subject, format!("accounts.users.{}.registered", snapshot.id));
+        assert_eq!(
+            row.subject,
+            format!("accounts.users.{}.registered", snapshot.id)
+        );
         let envelope = row.to_envelope(None);
         let (id, decoded) = AccountEvent::from_envelope(&envelope).unwrap();
         assert_eq!(id, row.id);

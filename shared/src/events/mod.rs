@@ -11,3 +11,16 @@ pub mod trace_context;
 pub use bus::{BusError, Delivery, Envelope, EventBus};
 pub use in_process::InProcessBus;
 pub use nats::NatsBus;
+
+use std::sync::Arc;
+
+/// The bus a service uses: NATS JetStream when `nats_url` is set, in-process otherwise.
+pub async fn connect_bus(
+    nats_url: Option<&str>,
+    subject_prefix: &str,
+) -> Result<Arc<dyn EventBus>, BusError> {
+    Ok(match nats_url.filter(|u| !u.is_empty()) {
+        Some(url) => Arc::new(NatsBus::connect(url, subject_prefix).await?),
+        None => Arc::new(InProcessBus::new()),
+    })
+}

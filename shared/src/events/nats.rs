@@ -164,7 +164,10 @@ impl EventBus for NatsBus {
                 .map_err(unavailable)?;
             acks.push(ack);
         }
-        for ack in futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future)).await {
+        for ack in
+            futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
+                .await
+        {
             ack.map_err(unavailable)?;
         }
         Ok(())

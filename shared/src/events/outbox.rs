@@ -168,18 +168,27 @@ pub async fn drain_postgres(
     sink: &dyn OutboxSink,
 ) -> Result<usize, OutboxError> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, OutboxRow)> = sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
-        "select seq, event_id, subject, payload, traceparent from outbox \
+    let rows: Vec<(i64, OutboxRow)> =
+        sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
+            "select seq, event_id, subject, payload, traceparent from outbox \
          order by seq limit $1 for update skip locked",
-    )
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|(seq, event_id, subject, payload, traceparent)| {
-        (seq, OutboxRow { event_id, subject, payload, traceparent })
-    })
-    .collect();
+        )
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(seq, event_id, subject, payload, traceparent)| {
+            (
+                seq,
+                OutboxRow {
+                    event_id,
+                    subject,
+                    payload,
+                    traceparent,
+                },
+            )
+        })
+        .collect();
     if rows.is_empty() {
         return Ok(0);
     }
@@ -200,17 +209,26 @@ pub async fn drain_sqlite(
     limit: i64,
     sink: &dyn OutboxSink,
 ) -> Result<usize, OutboxError> {
-    let rows: Vec<(i64, OutboxRow)> = sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
-        "select seq, event_id, subject, payload, traceparent from outbox order by seq limit ?",
-    )
-    .bind(limit)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|(seq, event_id, subject, payload, traceparent)| {
-        (seq, OutboxRow { event_id, subject, payload, traceparent })
-    })
-    .collect();
+    let rows: Vec<(i64, OutboxRow)> =
+        sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
+            "select seq, event_id, subject, payload, traceparent from outbox order by seq limit ?",
+        )
+        .bind(limit)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|(seq, event_id, subject, payload, traceparent)| {
+            (
+                seq,
+                OutboxRow {
+                    event_id,
+                    subject,
+                    payload,
+                    traceparent,
+                },
+            )
+        })
+        .collect();
     let Some(last) = rows.last().map(|(seq, _)| *seq) else {
         return Ok(0);
     };

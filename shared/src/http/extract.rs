@@ -42,8 +42,13 @@ fn python_type_name(value: &Value) -> &'static str {
 impl JsonObject {
     /// Parses a body the way DRF's JSON and form parsers do.
     pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<Self, ApiError> {
-        let media = content_type
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        let media = content_type.map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
         match media.as_deref() {
             Some("application/x-www-form-urlencoded") => {
                 let map = form_urlencoded_pairs(bytes)
@@ -120,13 +125,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+/// The TCP peer of the request, when the server recorded it.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| *addr),
+        ))
+    }
+}
+
 /// The client's address: the peer, or the first `X-Forwarded-For` hop when the service runs
 /// behind a trusted ingress (`TRUST_FORWARDED_FOR`).
-pub fn client_address(
-    headers: &HeaderMap,
-    peer: Option<&ConnectInfo<SocketAddr>>,
-    trust_forwarded_for: bool,
-) -> IpAddr {
+pub fn client_address(headers: &HeaderMap, peer: PeerAddr, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for {
         let forwarded = headers
             .get("x-forwarded-for")
@@ -137,8 +158,8 @@ pub fn client_address(
             return ip;
         }
     }
-    peer.map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    peer.0
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
 }
 
 #[cfg(test)]

@@ -121,8 +121,8 @@ pub fn boolean(body: &JsonObject, name: &str, errors: &mut FieldErrors) -> Field
             _ => None,
         },
         Some(Value::String(s)) => match s.trim() {
-            "true" | "True" | "TRUE" | "on" | "On" | "ON" | "yes" | "Yes" | "YES" | "1"
-            | "y" | "Y" | "t" | "T" => Some(true),
+            "true" | "True" | "TRUE" | "on" | "On" | "ON" | "yes" | "Yes" | "YES" | "1" | "y"
+            | "Y" | "t" | "T" => Some(true),
             "false" | "False" | "FALSE" | "off" | "Off" | "OFF" | "no" | "No" | "NO" | "0"
             | "n" | "N" | "f" | "F" => Some(false),
             _ => None,
@@ -195,15 +195,22 @@ mod tests {
     fn optional_text_allows_blank_and_limits_length() {
         let b = body(json!({"a": "", "b": null, "c": "toolong"}));
         let mut e = FieldErrors::default();
-        assert_eq!(optional_text(&b, "a", 3, &mut e), Field::Present(String::new()));
-        assert_eq!(optional_text(&b, "b", 3, &mut e), Field::Present(String::new()));
+        assert_eq!(
+            optional_text(&b, "a", 3, &mut e),
+            Field::Present(String::new())
+        );
+        assert_eq!(
+            optional_text(&b, "b", 3, &mut e),
+            Field::Present(String::new())
+        );
         assert_eq!(optional_text(&b, "c", 3, &mut e), Field::Failed);
         assert_eq!(e.get("c").unwrap(), [msg::max_length(3)]);
     }
 
     #[test]
     fn uuids_are_checked() {
-        let b = body(json!({"ok": "7f0c0b8e-8a3e-4c55-9d4b-0f5a3c1d2e3f", "bad": "nope", "num": 5}));
+        let b =
+            body(json!({"ok": "7f0c0b8e-8a3e-4c55-9d4b-0f5a3c1d2e3f", "bad": "nope", "num": 5}));
         let mut e = FieldErrors::default();
         assert!(required_uuid(&b, "ok", &mut e).is_some());
         assert!(required_uuid(&b, "bad", &mut e).is_none());

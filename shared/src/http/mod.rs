@@ -5,9 +5,10 @@ pub mod error;
 pub mod extract;
 pub mod field_errors;
 pub mod fields;
+pub mod ops;
 pub mod request_span;
 pub mod serve;
 
 pub use error::{ApiError, DetailBody, ServerErrorCause};
-pub use extract::{client_address, JsonObject};
+pub use extract::{client_address, JsonObject, PeerAddr};
 pub use field_errors::FieldErrors;

@@ -25,7 +25,10 @@ pub fn with_standard_layers(router: Router) -> Router {
         .layer(middleware::from_fn(request_span::observe_requests))
         .layer(TraceLayer::new_for_http().make_span_with(request_span::make_request_span))
         .layer(CatchPanicLayer::custom(|_| {
-            (StatusCode::INTERNAL_SERVER_ERROR, ApiError::Internal(anyhow::anyhow!("handler panicked")))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ApiError::Internal(anyhow::anyhow!("handler panicked")),
+            )
                 .into_response()
         }))
 }
@@ -39,7 +42,10 @@ fn add_trailing_slash(mut request: Request) -> Request {
         .any(|prefix| path.starts_with(prefix));
     let wants_slash = in_api
         && !path.ends_with('/')
-        && !path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+        && !path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
     if wants_slash {
         let new = match request.uri().query() {
             Some(q) => format!("{path}/?{q}"),
@@ -100,7 +106,10 @@ mod tests {
     use super::*;
 
     fn path_after(uri: &str) -> String {
-        let req = Request::builder().uri(uri).body(axum::body::Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
         add_trailing_slash(req).uri().to_string()
     }
 
@@ -111,6 +120,21 @@ mod tests {
         assert_eq!(path_after("/api/login/"), "/api/login/");
         assert_eq!(path_after("/metrics"), "/metrics");
         assert_eq!(path_after("/healthz"), "/healthz");
-        assert_eq!(path_after("/api/docs/swagger-ui.css"), "/api/docs/swagger-ui.css");
+        assert_eq!(
+            path_after("/api/docs/swagger-ui.css"),
+            "/api/docs/swagger-ui.css"
+        );
     }
+}
+
+/// A token cancelled on SIGTERM or Ctrl-C.
+pub fn stop_on_signal() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        trigger.cancel();
+    });
+    stop
 }

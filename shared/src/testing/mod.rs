@@ -115,13 +115,18 @@ impl Drop for TestDatabase {
                 let name = name.clone();
                 // Drop runs outside any runtime we may block; use a short-lived one on a thread.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
                         return;
                     };
                     rt.block_on(async move {
                         if let Ok(mut conn) = PgConnection::connect(&postgres_admin_url()).await {
                             let _ = conn
-                                .execute(format!("drop database if exists {name} with (force)").as_str())
+                                .execute(
+                                    format!("drop database if exists {name} with (force)").as_str(),
+                                )
                                 .await;
                         }
                     });

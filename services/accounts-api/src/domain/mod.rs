@@ -1,0 +1,11 @@
+//! Accounts' domain values, each parsed once at the edge into a type that cannot be invalid.
+
+pub mod password;
+pub mod phone_number;
+pub mod profile;
+pub mod user;
+
+pub use password::{Password, PasswordHasher};
+pub use phone_number::PhoneNumber;
+pub use profile::{ProfilePatch, Registration};
+pub use user::User;

@@ -1,0 +1,159 @@
+//! `POST /api/login/`: phone + password → tokens + user. Every failure is the same 401, after
+//! the same argon2 work; repeated failures are throttled per phone and per client address.
+
+use axum::{extract::State, http::HeaderMap, Json};
+use serde::{Deserialize, Serialize};
+use shared::{
+    auth::TokenType,
+    http::{
+        client_address,
+        fields::{self, msg},
+        ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr,
+    },
+    rate_limit::retry_after_secs,
+};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::user_body::OwnerUser;
+use crate::{
+    app::AppState,
+    domain::{Password, PhoneNumber},
+};
+
+/// The one message for an unknown phone or a wrong password.
+pub const INVALID_CREDENTIALS: &str = "Invalid phone number or password.";
+
+/// Login body.
+#[derive(Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the request body in the OpenAPI document"
+)]
+pub struct LoginRequest {
+    phone_number: String,
+    password: String,
+}
+
+/// A refresh and an access token.
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Refresh token (7 days by default).
+    pub refresh: String,
+    /// Access token (60 minutes by default).
+    pub access: String,
+}
+
+/// Login response.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// The tokens.
+    pub tokens: TokenPair,
+    /// The owner.
+    pub user: OwnerUser,
+}
+
+/// The routes of this module.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(obtain_token))
+}
+
+fn credentials(body: &JsonObject) -> Result<(String, String), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let phone = fields::require(
+        fields::string(body, "phone_number", &mut errors),
+        "phone_number",
+        &mut errors,
+    );
+    // Passwords are compared exactly as typed: no trimming.
+    let password = match body.get("password") {
+        Some(serde_json::Value::String(p)) if !p.is_empty() => Some(p.clone()),
+        Some(serde_json::Value::String(_)) => {
+            errors.add("password", msg::BLANK);
+            None
+        }
+        Some(serde_json::Value::Null) => {
+            errors.add("password", msg::NULL);
+            None
+        }
+        Some(_) => {
+            errors.add("password", msg::NOT_A_STRING);
+            None
+        }
+        None => {
+            errors.add("password", msg::REQUIRED);
+            None
+        }
+    };
+    match (phone, password) {
+        (Some(phone), Some(password)) => Ok((phone, password)),
+        _ => Err(errors),
+    }
+}
+
+/// Login with phone and password.
+#[utoipa::path(
+    post,
+    path = "/api/login/",
+    tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, description = "Missing fields", body = Object),
+        (status = 401, description = "Invalid phone number or password.", body = DetailBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = DetailBody),
+    )
+)]
+pub async fn obtain_token(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let (raw_phone, password) = credentials(&body)?;
+    let phone = PhoneNumber::parse(&raw_phone).ok();
+    let phone_key = phone.as_ref().map_or(raw_phone, ToString::to_string);
+    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
+    let throttles = &state.throttles;
+    throttles
+        .login_by_phone
+        .is_limited(&phone_key)
+        .and_then(|()| throttles.login_by_address.is_limited(&address))
+        .map_err(|wait| ApiError::Throttled {
+            wait_secs: retry_after_secs(wait),
+        })?;
+
+    let user = match &phone {
+        Some(phone) => state.store.find_user_by_phone(phone).await?,
+        None => None,
+    };
+    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+    let valid = state
+        .hasher
+        .verify(Password::presented(password), stored_hash)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let Some(user) = user.filter(|_| valid) else {
+        let _ = throttles.login_by_phone.check(&phone_key);
+        let _ = throttles.login_by_address.check(&address);
+        return Err(ApiError::AuthenticationFailed(INVALID_CREDENTIALS));
+    };
+    throttles.login_by_phone.reset(&phone_key);
+
+    let config = &state.config;
+    let sign = |kind, lifetime| {
+        state
+            .signer
+            .sign(user.id, kind, lifetime)
+            .map_err(anyhow::Error::from)
+    };
+    let tokens = TokenPair {
+        refresh: sign(TokenType::Refresh, config.refresh_token_lifetime_secs)?,
+        access: sign(TokenType::Access, config.access_token_lifetime_secs)?,
+    };
+    tracing::info!(user.id = %user.id, "owner logged in");
+    Ok(Json(LoginResponse {
+        tokens,
+        user: OwnerUser::from(&user),
+    }))
+}

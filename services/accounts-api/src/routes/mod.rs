@@ -1,0 +1,9 @@
+//! One module per endpoint group of the guide's "User & Auth" table.
+
+pub mod docs;
+pub mod login;
+pub mod profile;
+pub mod public_users;
+pub mod register;
+pub mod token_refresh;
+pub mod user_body;

@@ -1,0 +1,134 @@
+//! `POST /api/user/register/`: activate a sticker with phone, password and profile.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
+use serde::Deserialize;
+use shared::{
+    http::{client_address, ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr},
+    ids::UserId,
+    rate_limit::retry_after_secs,
+};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::user_body::OwnerUser;
+use crate::{
+    app::AppState,
+    domain::{PhoneNumber, Registration},
+    error::{ALREADY_REGISTERED, PHONE_TAKEN, USER_NOT_FOUND},
+    store::NewRegistration,
+};
+
+/// The registration body (documentation; parsing is field by field, DRF-style).
+#[derive(Deserialize, ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the request body in the OpenAPI document"
+)]
+pub struct RegisterRequest {
+    /// The sticker's UUID from the QR code.
+    user_id: uuid::Uuid,
+    /// Login phone; normalised to E.164.
+    phone_number: String,
+    /// At least 6 characters.
+    password: String,
+    full_name: Option<String>,
+    phone_number_2: Option<String>,
+    car_model: Option<String>,
+    car_plate_number: Option<String>,
+    instagram: Option<String>,
+    telegram: Option<String>,
+    whatsapp: Option<String>,
+    /// Defaults to true.
+    is_profile_public: Option<bool>,
+}
+
+/// The routes of this module.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(register_user))
+}
+
+/// Adds the errors only the store can tell (unknown or used sticker, taken phone), so a
+/// client sees every failing field in one response and no password is hashed for nothing.
+async fn add_stored_state_errors(
+    state: &AppState,
+    body: &JsonObject,
+    errors: &mut FieldErrors,
+) -> Result<(), ApiError> {
+    let user_id = body
+        .get("user_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse::<UserId>().ok());
+    if let Some(id) = user_id {
+        match state.store.find_user(id).await? {
+            None => errors.add("user_id", USER_NOT_FOUND),
+            Some(user) if user.is_registered => errors.add("user_id", ALREADY_REGISTERED),
+            Some(_) => {}
+        }
+    }
+    let phone = body
+        .get("phone_number")
+        .and_then(|v| v.as_str())
+        .and_then(|s| PhoneNumber::parse(s).ok());
+    if let Some(phone) = phone {
+        if state.store.find_user_by_phone(&phone).await?.is_some() {
+            errors.add("phone_number", PHONE_TAKEN);
+        }
+    }
+    Ok(())
+}
+
+/// Register user after QR scan.
+#[utoipa::path(
+    post,
+    path = "/api/user/register/",
+    tag = "accounts",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = OwnerUser),
+        (status = 400, description = "Every failing field, e.g. `{\"user_id\": [\"User already registered. Please login.\"]}`", body = Object),
+        (status = 429, description = "Too many registrations from this address", body = DetailBody),
+    )
+)]
+pub async fn register_user(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<(StatusCode, Json<OwnerUser>), ApiError> {
+    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
+    state
+        .throttles
+        .register_by_address
+        .check(&address)
+        .map_err(|wait| ApiError::Throttled {
+            wait_secs: retry_after_secs(wait),
+        })?;
+    let parsed = Registration::parse(&body);
+    let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+    add_stored_state_errors(&state, &body, &mut errors).await?;
+    let registration = match parsed {
+        Ok(registration) if errors.is_empty() => registration,
+        _ => return Err(ApiError::Validation(errors)),
+    };
+    let password_hash = state
+        .hasher
+        .hash(registration.password)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let user = state
+        .store
+        .register_user(&NewRegistration {
+            user_id: registration.user_id,
+            phone_number: registration.phone_number,
+            password_hash,
+            profile: registration.profile,
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(user.id = %user.id, "sticker registered");
+    Ok((StatusCode::CREATED, Json(OwnerUser::from(&user))))
+}

@@ -1,0 +1,153 @@
+//! Accounts storage: one trait, a Postgres and a SQLite implementation chosen by the
+//! `DATABASE_URL` scheme, and the intent-level error both translate into.
+
+mod postgres;
+pub mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shared::{
+    config::{Backend, DatabaseUrl},
+    events::outbox::OutboxStore,
+    ids::UserId,
+};
+
+use crate::domain::{PhoneNumber, ProfilePatch, User};
+
+/// A registration ready to store: the password is already hashed.
+#[derive(Debug)]
+pub struct NewRegistration {
+    /// The sticker being activated.
+    pub user_id: UserId,
+    /// Login phone.
+    pub phone_number: PhoneNumber,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Initial profile.
+    pub profile: crate::domain::user::Profile,
+}
+
+/// Which uniqueness rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// Another account has this phone number.
+    PhoneNumber,
+    /// The sticker id exists already.
+    UserId,
+}
+
+/// What went wrong, named for what the caller must do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such row.
+    #[error("not found")]
+    NotFound,
+    /// No sticker has the id being registered.
+    #[error("unknown sticker")]
+    UnknownSticker,
+    /// The sticker was registered before.
+    #[error("already registered")]
+    AlreadyRegistered,
+    /// A unique constraint.
+    #[error("conflict on {0:?}")]
+    Conflict(Constraint),
+    /// The database cannot be reached: 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a bug.
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if matches!(error, sqlx::Error::RowNotFound) {
+            return Self::NotFound;
+        }
+        if let Some(constraint) = shared::db::unique_violation(&error) {
+            return Self::Conflict(if constraint.contains("phone") {
+                Constraint::PhoneNumber
+            } else {
+                Constraint::UserId
+            });
+        }
+        if shared::db::is_unavailable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Other(error)
+        }
+    }
+}
+
+/// Everything accounts-api stores.
+#[async_trait]
+pub trait AccountStore: OutboxStore {
+    /// Issues unregistered stickers.
+    async fn insert_stickers(&self, ids: &[UserId]) -> Result<(), StoreError>;
+
+    /// Activates a sticker and queues `accounts.users.<id>.registered`, atomically.
+    /// `UnknownSticker`, `AlreadyRegistered` or `Conflict(PhoneNumber)` otherwise.
+    async fn register_user(&self, registration: &NewRegistration) -> Result<User, StoreError>;
+
+    /// A registered user by login phone.
+    async fn find_user_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError>;
+
+    /// Any user (registered or not) by id.
+    async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Applies a profile change to a registered user and queues `.updated`, atomically.
+    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError>;
+
+    /// Registered users with a public profile, oldest registration first.
+    async fn list_public_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Records that a refresh token was exchanged; `false` if it had been already.
+    async fn use_refresh_token(
+        &self,
+        jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether the database answers (`/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Pool use, for metrics: (open connections, idle connections).
+    fn pool_usage(&self) -> (u32, usize);
+}
+
+/// Connects to the database the URL names and applies pending migrations.
+pub async fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+) -> anyhow::Result<Arc<dyn AccountStore>> {
+    Ok(match url.backend() {
+        Backend::Postgres => {
+            Arc::new(postgres::PostgresStore::connect(url, max_connections).await?)
+        }
+        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url).await?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |backend: &str| {
+            let dir = format!(
+                "{}/../../migrations/accounts/{backend}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(!names("postgres").is_empty());
+        assert_eq!(names("postgres"), names("sqlite"));
+    }
+}
