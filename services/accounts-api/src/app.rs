@@ -19,14 +19,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{config::Config, domain::PasswordHasher, store::AccountStore};
 
-/// Throttles on authentication endpoints.
+/// Throttles on the login endpoint (OWASP: slow down password guessing per account and per source).
 pub struct Throttles {
     /// Failed logins per phone number.
     pub login_by_phone: KeyedLimiter<String>,
     /// Failed logins per client address.
     pub login_by_address: KeyedLimiter<std::net::IpAddr>,
-    /// Registrations per client address.
-    pub register_by_address: KeyedLimiter<std::net::IpAddr>,
 }
 
 impl Throttles {
@@ -40,13 +38,6 @@ impl Throttles {
             ),
             login_by_address: KeyedLimiter::new(
                 Quota::per_window(config.login_failures_per_address, window),
-                on,
-            ),
-            register_by_address: KeyedLimiter::new(
-                Quota::per_window(
-                    config.registrations_per_address_per_hour,
-                    Duration::from_secs(3600),
-                ),
                 on,
             ),
         }
@@ -66,7 +57,7 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// argon2id.
     pub hasher: PasswordHasher,
-    /// Login and registration throttles.
+    /// Login throttles.
     pub throttles: Arc<Throttles>,
     /// Wakes the outbox relay after a commit.
     pub outbox_wake: Arc<Notify>,

@@ -66,14 +66,11 @@ pub struct Config {
     #[arg(long, env = "LOGIN_FAILURES_PER_PHONE", default_value_t = 5)]
     pub login_failures_per_phone: u32,
     /// Failed logins allowed per client address per window.
-    #[arg(long, env = "LOGIN_FAILURES_PER_ADDRESS", default_value_t = 30)]
+    #[arg(long, env = "LOGIN_FAILURES_PER_ADDRESS", default_value_t = 100)]
     pub login_failures_per_address: u32,
     /// The login throttle's window in seconds.
     #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
     pub login_failure_window_secs: u64,
-    /// Registrations allowed per client address per hour.
-    #[arg(long, env = "REGISTRATIONS_PER_ADDRESS_PER_HOUR", default_value_t = 60)]
-    pub registrations_per_address_per_hour: u32,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted ingress).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
@@ -101,9 +98,8 @@ impl Config {
             argon2_parallelism: 1,
             rate_limits: RateLimits::On,
             login_failures_per_phone: 5,
-            login_failures_per_address: 30,
+            login_failures_per_address: 100,
             login_failure_window_secs: 900,
-            registrations_per_address_per_hour: 60,
             trust_forwarded_for: false,
             replica_id: None,
         }

@@ -13,6 +13,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::token_refresh::routes())
         .merge(routes::profile::routes())
         .merge(routes::public_users::routes())
+        .merge(routes::stickers::routes())
 }
 
 /// The API and documentation routes, with state. Operational routes and layers are added by

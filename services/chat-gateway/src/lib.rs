@@ -1,1 +1,24 @@
-//! probe
+//! chat-gateway: rooms, messages, visitor tokens and WebSocket sessions; scales out across
+//! replicas through NATS.
+//!
+//! `router` → `routes` / `ws::upgrade` → `domain` → `writer` (group commit) → `store`; committed
+//! messages go to local sockets through the `ws::hub` at once and to other replicas through
+//! the outbox and NATS (`fanout`). Owners come from `consumers::account_events`.
+
+pub mod app;
+pub mod config;
+pub mod consumers;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod fanout;
+pub mod openapi;
+pub mod router;
+pub mod routes;
+pub mod store;
+pub mod writer;
+pub mod ws;
+
+pub use app::{Application, Service};
+pub use config::Config;
+pub use router::{openapi, router};

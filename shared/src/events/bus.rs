@@ -46,7 +46,7 @@ pub enum BusError {
 
 /// Acknowledges a durable delivery once it has been applied.
 #[async_trait]
-pub trait Ack: Send {
+pub trait Ack: Send + Sync {
     /// Marks the delivery processed.
     async fn ack(self: Box<Self>);
 }

@@ -5,5 +5,6 @@ pub mod login;
 pub mod profile;
 pub mod public_users;
 pub mod register;
+pub mod stickers;
 pub mod token_refresh;
 pub mod user_body;

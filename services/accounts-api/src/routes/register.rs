@@ -1,15 +1,10 @@
 //! `POST /api/user/register/`: activate a sticker with phone, password and profile.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    Json,
-};
+use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use shared::{
-    http::{client_address, ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr},
+    http::{ApiError, FieldErrors, JsonObject},
     ids::UserId,
-    rate_limit::retry_after_secs,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -90,23 +85,12 @@ async fn add_stored_state_errors(
     responses(
         (status = 201, description = "Registered", body = OwnerUser),
         (status = 400, description = "Every failing field, e.g. `{\"user_id\": [\"User already registered. Please login.\"]}`", body = Object),
-        (status = 429, description = "Too many registrations from this address", body = DetailBody),
     )
 )]
 pub async fn register_user(
     State(state): State<AppState>,
-    peer: PeerAddr,
-    headers: HeaderMap,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<OwnerUser>), ApiError> {
-    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
-    state
-        .throttles
-        .register_by_address
-        .check(&address)
-        .map_err(|wait| ApiError::Throttled {
-            wait_secs: retry_after_secs(wait),
-        })?;
     let parsed = Registration::parse(&body);
     let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
     add_stored_state_errors(&state, &body, &mut errors).await?;

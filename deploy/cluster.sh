@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# The production topology on one machine, on loopback: Postgres + NATS (JetStream), one
+# accounts-api, two chat-gateway replicas and the nginx ingress in front of them.
+#
+#   deploy/cluster.sh [start]   build (unless SKIP_BUILD=1), start everything, wait for /readyz
+#   deploy/cluster.sh stop      stop what `start` started (pid files in $RUNTIME_DIR)
+#   deploy/cluster.sh status    show each process and its /readyz
+#
+# Overrides let a test run a second, isolated copy next to the first:
+#   CLUSTER_PORT (8080) ACCOUNTS_PORT (18001) GATEWAY_A_PORT (18002) GATEWAY_B_PORT (18003)
+#   ACCOUNTS_DB (carinfo_accounts) CHAT_DB (carinfo_chat) NATS_SUBJECT_PREFIX ("")
+#   RUNTIME_DIR (target/cluster) SKIP_BUILD=1 BIN_DIR (target/release) WEB_ROOT (deploy/web)
+#   JWT_SECRET (else generated once into $RUNTIME_DIR/jwt_secret) READY_TIMEOUT_SECS (120)
+# Any other service setting (RATE_LIMITS, RUST_LOG, LOG_FORMAT, ARGON2_*, WS_*, ...) is
+# passed through from the caller's environment.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+CLUSTER_PORT="${CLUSTER_PORT:-8080}"
+ACCOUNTS_PORT="${ACCOUNTS_PORT:-18001}"
+GATEWAY_A_PORT="${GATEWAY_A_PORT:-18002}"
+GATEWAY_B_PORT="${GATEWAY_B_PORT:-18003}"
+ACCOUNTS_DB="${ACCOUNTS_DB:-carinfo_accounts}"
+CHAT_DB="${CHAT_DB:-carinfo_chat}"
+NATS_SUBJECT_PREFIX="${NATS_SUBJECT_PREFIX:-}"
+RUNTIME_DIR="${RUNTIME_DIR:-$repo/target/cluster}"
+BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$repo/target}/release}"
+WEB_ROOT="${WEB_ROOT:-$repo/deploy/web}"
+READY_TIMEOUT_SECS="${READY_TIMEOUT_SECS:-120}"
+PG_HOST=127.0.0.1
+PG_PORT=5432
+PG_USER="${PG_USER:-postgres}"
+NATS_HOST=127.0.0.1
+NATS_PORT=4222
+HOST=127.0.0.1
+
+# nginx resolves every path in its config against its own prefix, not our cwd.
+abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+RUNTIME_DIR="$(abspath "$RUNTIME_DIR")"
+BIN_DIR="$(abspath "$BIN_DIR")"
+WEB_ROOT="$(abspath "$WEB_ROOT")"
+
+# Debian puts nginx, pg_ctlcluster and start-stop-daemon in sbin, which a non-login
+# root shell in a container may not have on PATH.
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# name:binary-name, in start order; stop walks it backwards.
+PROCESSES=(accounts-api:accounts-api gateway-a:chat-gateway gateway-b:chat-gateway nginx:nginx)
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
+
+apt_install() {
+    [[ $EUID -eq 0 ]] || die "$* is missing and installing it needs root (apt-get install $*)"
+    log "installing $* from Debian packages"
+    # Another apt may hold the lock (a parallel provisioning step): wait instead of failing.
+    # The package lists may be absent on a fresh machine, hence the update on failure.
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" \
+        || { apt-get -o DPkg::Lock::Timeout=600 update \
+             && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@"; }
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+wait_for() { # description timeout-secs command...
+    local what="$1" timeout="$2" start=$SECONDS
+    shift 2
+    until "$@"; do
+        ((SECONDS - start < timeout)) || die "timed out after ${timeout}s waiting for $what"
+        sleep 0.5
+    done
+}
+
+psql_admin() { psql -v ON_ERROR_STOP=1 -X -q -U "$PG_USER" -h "$PG_HOST" -p "$PG_PORT" -d postgres "$@"; }
+
+ensure_postgres() {
+    local installed_now=0
+    if ! command -v psql >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
+        apt_install postgresql
+        installed_now=1
+    fi
+    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
+        local version
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        [[ -n "$version" ]] || die "no cluster under /etc/postgresql"
+        if ((installed_now)); then
+            # A fresh Debian cluster asks for a password on TCP that the postgres role does
+            # not have; this matches the development machines (trust on loopback). An
+            # existing installation is never reconfigured.
+            sed -i '1i host all all 127.0.0.1/32 trust' "/etc/postgresql/$version/main/pg_hba.conf"
+        fi
+        log "starting PostgreSQL $version"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        wait_for "PostgreSQL on $PG_HOST:$PG_PORT" 60 pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
+    fi
+    psql_admin -c 'select 1' >/dev/null \
+        || die "cannot log in to PostgreSQL as $PG_USER on $PG_HOST:$PG_PORT (set PGPASSWORD or PG_USER)"
+}
+
+ensure_nats() {
+    port_open "$NATS_HOST" "$NATS_PORT" && return 0
+    [[ -x /usr/sbin/nats-server ]] || apt_install nats-server
+    [[ $EUID -eq 0 ]] || die "NATS is not running on $NATS_HOST:$NATS_PORT and starting it needs root"
+    log "starting nats-server with JetStream"
+    mkdir -p /var/lib/nats-server
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+        -a "$NATS_HOST" -p "$NATS_PORT" -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+    wait_for "NATS on $NATS_HOST:$NATS_PORT" 30 port_open "$NATS_HOST" "$NATS_PORT"
+}
+
+ensure_nginx() {
+    command -v nginx >/dev/null || apt_install nginx
+}
+
+ensure_database() {
+    local db="$1"
+    # The name is interpolated into SQL below.
+    [[ "$db" =~ ^[a-z_][a-z0-9_]*$ ]] || die "database name '$db' must match [a-z_][a-z0-9_]*"
+    if [[ "$(psql_admin -tA -c "select 1 from pg_database where datname = '$db'")" != 1 ]]; then
+        log "creating database $db"
+        psql_admin -c "create database $db"
+    fi
+}
+
+jwt_secret() {
+    if [[ -n "${JWT_SECRET:-}" ]]; then
+        printf '%s' "$JWT_SECRET"
+        return
+    fi
+    local file="$RUNTIME_DIR/jwt_secret"
+    # Generated once and kept, so tokens issued before a restart stay valid.
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$file")
+    fi
+    cat "$file"
+}
+
+pid_of() { # name -> pid on stdout if that process is alive and is what we started
+    local name="$1" binary="$2" file="$RUNTIME_DIR/$1.pid" pid
+    [[ -s "$file" ]] || return 1
+    pid="$(<"$file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # A stale pid file may name an unrelated process that reused the pid.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$binary" || return 1
+    printf '%s\n' "$pid"
+}
+
+build() {
+    if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+        log "SKIP_BUILD=1: using binaries from $BIN_DIR"
+    else
+        log "building release binaries (cargo build --release -p accounts-api -p chat-gateway)"
+        (cd "$repo" && cargo build --release -p accounts-api -p chat-gateway)
+    fi
+    local bin
+    for bin in accounts-api chat-gateway; do
+        [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin not found (build it, or set BIN_DIR)"
+    done
+}
+
+start_service() { # name binary port replica-id database-url
+    local name="$1" binary="$2" port="$3" replica="$4" database_url="$5"
+    log "starting $name on $HOST:$port"
+    # `env` and `nohup` both exec, so $! is the service's own pid.
+    env LISTEN_ADDR="$HOST:$port" \
+        DATABASE_URL="$database_url" \
+        NATS_URL="nats://$NATS_HOST:$NATS_PORT" \
+        NATS_SUBJECT_PREFIX="$NATS_SUBJECT_PREFIX" \
+        JWT_SECRET="$SECRET" \
+        TRUST_FORWARDED_FOR=true \
+        REPLICA_ID="$replica" \
+        LOG_FORMAT="${LOG_FORMAT:-compact}" \
+        RUST_LOG="${RUST_LOG:-info}" \
+        nohup "$BIN_DIR/$binary" </dev/null >"$RUNTIME_DIR/logs/$name.log" 2>&1 &
+    echo $! >"$RUNTIME_DIR/$name.pid"
+}
+
+ready() { curl -fs -o /dev/null --max-time 2 "$1"; }
+
+wait_ready() { # name binary url
+    local name="$1" binary="$2" url="$3" start=$SECONDS
+    until ready "$url"; do
+        if ! pid_of "$name" "$binary" >/dev/null; then
+            tail -n 30 "$RUNTIME_DIR/logs/$name.log" >&2 || true
+            die "$name exited before it was ready (log: $RUNTIME_DIR/logs/$name.log)"
+        fi
+        if ((SECONDS - start >= READY_TIMEOUT_SECS)); then
+            tail -n 30 "$RUNTIME_DIR/logs/$name.log" >&2 || true
+            die "$name not ready at $url after ${READY_TIMEOUT_SECS}s"
+        fi
+        sleep 0.5
+    done
+    log "$name ready"
+}
+
+render_nginx() {
+    mkdir -p "$RUNTIME_DIR/logs" "$RUNTIME_DIR/tmp"
+    "$repo/deploy/nginx/render.sh" "$RUNTIME_DIR/nginx.conf" \
+        LISTEN_PORT="$HOST:$CLUSTER_PORT" \
+        ACCOUNTS_UPSTREAM="$HOST:$ACCOUNTS_PORT" \
+        GATEWAY_A_UPSTREAM="$HOST:$GATEWAY_A_PORT" \
+        GATEWAY_B_UPSTREAM="$HOST:$GATEWAY_B_PORT" \
+        WEB_ROOT="$WEB_ROOT" \
+        RUNTIME_DIR="$RUNTIME_DIR"
+    # -e: the compiled-in error log (/var/log/nginx) is not writable by everyone.
+    nginx -t -q -p "$RUNTIME_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log"
+}
+
+stop() {
+    local i entry name binary pid signal
+    for ((i = ${#PROCESSES[@]} - 1; i >= 0; i--)); do
+        entry="${PROCESSES[$i]}"
+        name="${entry%%:*}"
+        binary="${entry#*:}"
+        if pid="$(pid_of "$name" "$binary")"; then
+            # nginx drains on QUIT; the services drain on TERM (sockets closed with 1001).
+            signal=TERM
+            [[ "$name" == nginx ]] && signal=QUIT
+            log "stopping $name (pid $pid)"
+            kill "-$signal" "$pid" 2>/dev/null || true
+            local start=$SECONDS
+            while kill -0 "$pid" 2>/dev/null && ((SECONDS - start < 20)); do sleep 0.2; done
+            if kill -0 "$pid" 2>/dev/null; then
+                log "$name did not stop within 20s; killing it"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        fi
+        rm -f "$RUNTIME_DIR/$name.pid"
+    done
+}
+
+status() {
+    local entry name binary pid url
+    for entry in "${PROCESSES[@]}"; do
+        name="${entry%%:*}"
+        binary="${entry#*:}"
+        case "$name" in
+            accounts-api) url="http://$HOST:$ACCOUNTS_PORT/readyz" ;;
+            gateway-a) url="http://$HOST:$GATEWAY_A_PORT/readyz" ;;
+            gateway-b) url="http://$HOST:$GATEWAY_B_PORT/readyz" ;;
+            nginx) url="http://$HOST:$CLUSTER_PORT/healthz" ;;
+        esac
+        if pid="$(pid_of "$name" "$binary")"; then
+            if ready "$url" 2>/dev/null; then
+                printf '%-13s pid %-8s ready    %s\n' "$name" "$pid" "$url"
+            else
+                printf '%-13s pid %-8s starting %s\n' "$name" "$pid" "$url"
+            fi
+        else
+            printf '%-13s stopped\n' "$name"
+        fi
+    done
+}
+
+start() {
+    mkdir -p "$RUNTIME_DIR/logs" "$RUNTIME_DIR/tmp"
+    # A second `start` replaces the first instead of failing on busy ports.
+    stop
+    # A half-started cluster would hold the ports and confuse the next attempt.
+    trap 'rc=$?; if ((rc != 0)); then log "start failed; stopping what was started"; stop; fi' EXIT
+
+    ensure_nginx
+    render_nginx
+    ensure_postgres
+    ensure_nats
+    ensure_database "$ACCOUNTS_DB"
+    ensure_database "$CHAT_DB"
+    build
+
+    # Empty values would reach the services as present-but-empty settings and be refused.
+    local var
+    for var in JWT_PREVIOUS_SECRETS OTEL_EXPORTER_OTLP_ENDPOINT; do
+        [[ -n "${!var:-}" ]] || unset "$var"
+    done
+    SECRET="$(jwt_secret)"
+
+    local pg="postgres://$PG_USER@$PG_HOST:$PG_PORT"
+    # No start order: every process creates the JetStream streams it needs, and the
+    # gateways know owners from events, not from accounts-api being up.
+    start_service accounts-api accounts-api "$ACCOUNTS_PORT" accounts-api "$pg/$ACCOUNTS_DB"
+    start_service gateway-a chat-gateway "$GATEWAY_A_PORT" gateway-a "$pg/$CHAT_DB"
+    start_service gateway-b chat-gateway "$GATEWAY_B_PORT" gateway-b "$pg/$CHAT_DB"
+    wait_ready accounts-api accounts-api "http://$HOST:$ACCOUNTS_PORT/readyz"
+    wait_ready gateway-a chat-gateway "http://$HOST:$GATEWAY_A_PORT/readyz"
+    wait_ready gateway-b chat-gateway "http://$HOST:$GATEWAY_B_PORT/readyz"
+
+    log "starting nginx on $HOST:$CLUSTER_PORT"
+    nginx -p "$RUNTIME_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log"
+    wait_for "nginx pid file" 10 test -s "$RUNTIME_DIR/nginx.pid"
+    wait_ready nginx nginx "http://$HOST:$CLUSTER_PORT/healthz"
+
+    trap - EXIT
+    local base="http://$HOST:$CLUSTER_PORT"
+    cat <<EOF
+
+CarInfo cluster is up (runtime dir: $RUNTIME_DIR)
+  ingress        $base            (REST base also under $base/back)
+  web app        $base/app/
+  visitor page   $base/u/<user_id>
+  API docs       $base/api/docs/   $base/api/redoc/   $base/api/schema/
+  WebSocket      ws://$HOST:$CLUSTER_PORT/ws/chat/<room_id>/?visitor=<token>  (&replica=a|b pins a replica)
+  accounts-api   http://$HOST:$ACCOUNTS_PORT   (/healthz /readyz /metrics)
+  gateway-a      http://$HOST:$GATEWAY_A_PORT   (/healthz /readyz /metrics)
+  gateway-b      http://$HOST:$GATEWAY_B_PORT   (/healthz /readyz /metrics)
+  databases      $pg/$ACCOUNTS_DB  $pg/$CHAT_DB
+  NATS           nats://$NATS_HOST:$NATS_PORT  (subject prefix: '${NATS_SUBJECT_PREFIX}')
+  logs           $RUNTIME_DIR/logs/
+  stop with      RUNTIME_DIR=$RUNTIME_DIR $repo/deploy/cluster.sh stop
+EOF
+}
+
+case "${1:-start}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,63 @@
+# syntax=docker/dockerfile:1.7
+# accounts-api: stickers/users, passwords, JWT issue and refresh, profiles.
+# The build context is the repository root: cargo needs every workspace member's manifest,
+# Cargo.lock and migrations/, and accounts-api embeds docs/openapi.json and its assets/.
+#   docker build -f deploy/docker/accounts-api.Dockerfile -t carinfo/accounts-api .
+
+FROM rust:1-bookworm AS builder
+WORKDIR /src
+COPY . .
+# rust-toolchain.toml says "stable"; the image's toolchain is installed under its version
+# number, and naming it keeps rustup from downloading a second copy of the same release.
+# The cache mounts keep the registry and the dependency builds between image builds;
+# the binary is copied out because a cache mount is not part of the image.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target,id=carinfo-target \
+    export RUSTUP_TOOLCHAIN="$RUST_VERSION" \
+    && cargo build --release --locked -p accounts-api \
+    && install -D -m 0755 target/release/accounts-api /out/accounts-api
+
+FROM debian:bookworm-slim
+# ca-certificates for TLS to a managed Postgres or NATS; curl for HEALTHCHECK.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 carinfo \
+    && useradd --system --uid 10001 --gid carinfo --home-dir /var/lib/carinfo \
+       --create-home --shell /usr/sbin/nologin carinfo
+COPY --from=builder /out/accounts-api /usr/local/bin/accounts-api
+
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
+# The working directory is writable, so a sqlite:// DATABASE_URL (relative path) works too.
+WORKDIR /var/lib/carinfo
+
+# The service defaults, spelled out so `docker inspect` documents them. In a container
+# the service must listen on every interface; behind the ingress set
+# TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have no safe default.
+ENV LISTEN_ADDR=0.0.0.0:8001 \
+    DATABASE_MAX_CONNECTIONS=20 \
+    NATS_SUBJECT_PREFIX= \
+    RATE_LIMITS=on \
+    TRUST_FORWARDED_FOR=false \
+    ACCESS_TOKEN_LIFETIME_SECS=3600 \
+    REFRESH_TOKEN_LIFETIME_SECS=604800 \
+    ROTATE_REFRESH_TOKENS=false \
+    ARGON2_MEMORY_KIB=19456 \
+    ARGON2_ITERATIONS=2 \
+    ARGON2_PARALLELISM=1 \
+    LOGIN_FAILURES_PER_PHONE=5 \
+    LOGIN_FAILURES_PER_ADDRESS=30 \
+    LOGIN_FAILURE_WINDOW_SECS=900 \
+    REGISTRATIONS_PER_ADDRESS_PER_HOUR=60 \
+    LOG_FORMAT=json \
+    RUST_LOG=info
+
+EXPOSE 8001
+# Follows LISTEN_ADDR's port, so overriding it does not leave a failing healthcheck.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${LISTEN_ADDR##*:}/healthz" || exit 1
+# SIGTERM starts the graceful drain.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/accounts-api"]

@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1.7
+# chat-gateway: rooms, messages, visitor tokens and WebSocket sessions.
+# The build context is the repository root: cargo needs every workspace member's manifest,
+# Cargo.lock and migrations/, and accounts-api embeds docs/openapi.json and its assets/.
+#   docker build -f deploy/docker/chat-gateway.Dockerfile -t carinfo/chat-gateway .
+
+FROM rust:1-bookworm AS builder
+WORKDIR /src
+COPY . .
+# rust-toolchain.toml says "stable"; the image's toolchain is installed under its version
+# number, and naming it keeps rustup from downloading a second copy of the same release.
+# The cache mounts keep the registry and the dependency builds between image builds;
+# the binary is copied out because a cache mount is not part of the image.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/usr/local/cargo/git \
+    --mount=type=cache,target=/src/target,id=carinfo-target \
+    export RUSTUP_TOOLCHAIN="$RUST_VERSION" \
+    && cargo build --release --locked -p chat-gateway \
+    && install -D -m 0755 target/release/chat-gateway /out/chat-gateway
+
+FROM debian:bookworm-slim
+# ca-certificates for TLS to a managed Postgres or NATS; curl for HEALTHCHECK.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/*
+RUN groupadd --system --gid 10001 carinfo \
+    && useradd --system --uid 10001 --gid carinfo --home-dir /var/lib/carinfo \
+       --create-home --shell /usr/sbin/nologin carinfo
+COPY --from=builder /out/chat-gateway /usr/local/bin/chat-gateway
+
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
+# The working directory is writable, so a sqlite:// DATABASE_URL (relative path) works too.
+WORKDIR /var/lib/carinfo
+
+# The service defaults, spelled out so `docker inspect` documents them. In a container
+# the service must listen on every interface; behind the ingress set
+# TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have no safe default.
+ENV LISTEN_ADDR=0.0.0.0:8002 \
+    DATABASE_MAX_CONNECTIONS=20 \
+    NATS_SUBJECT_PREFIX= \
+    RATE_LIMITS=on \
+    TRUST_FORWARDED_FOR=false \
+    CHAT_STARTS_PER_MINUTE=30 \
+    WS_MESSAGES_PER_SECOND=5 \
+    WS_MESSAGE_BURST=20 \
+    WS_PING_INTERVAL_SECS=30 \
+    WS_IDLE_TIMEOUT_SECS=120 \
+    WS_SEND_QUEUE=256 \
+    LOG_FORMAT=json \
+    RUST_LOG=info
+
+EXPOSE 8002
+# Follows LISTEN_ADDR's port, so overriding it does not leave a failing healthcheck.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD curl -fsS -o /dev/null "http://127.0.0.1:${LISTEN_ADDR##*:}/healthz" || exit 1
+# SIGTERM starts the graceful drain (sockets are closed with 1001, going away).
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/chat-gateway"]

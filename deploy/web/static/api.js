@@ -1,0 +1,317 @@
+// Helpers shared by the visitor page and the owner inbox.
+import { t, lang, apply, switcher, onLangChange } from './i18n.js';
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const MAX_LEN = 4096;
+
+export function boot() {
+  switcher($('#lang'));
+  apply();
+}
+
+// Resolves to {status, data, headers}; status 0 means the request never reached the server,
+// so callers can tell an outage from an answer.
+export async function request(method, path, { body, headers = {}, token } = {}) {
+  const h = { Accept: 'application/json', ...headers };
+  if (body !== undefined) h['Content-Type'] = 'application/json';
+  if (token) h.Authorization = `Bearer ${token}`;
+  try {
+    const res = await fetch(path, {
+      method, headers: h, cache: 'no-store',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    let data = null;
+    const text = res.status === 304 ? '' : await res.text();
+    try { data = text ? JSON.parse(text) : null; } catch { /* a proxy's HTML error page */ }
+    return { status: res.status, data, headers: res.headers };
+  } catch {
+    return { status: 0, data: null, headers: new Headers() };
+  }
+}
+
+export function wsUrl(path, query) {
+  const u = new URL(path, location.href);
+  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+  // Tests pin a gateway replica through the page URL; the ingress reads it from the socket URL.
+  const replica = new URLSearchParams(location.search).get('replica');
+  if (replica) u.searchParams.set('replica', replica);
+  return u.href;
+}
+
+export function fmtTime(iso) {
+  // Trim microseconds: not every engine parses more than three fractional digits.
+  const d = new Date(String(iso).replace(/(\.\d{3})\d+/, '$1'));
+  if (Number.isNaN(d.getTime())) return '';
+  const today = d.toDateString() === new Date().toDateString();
+  const opts = today ? { hour: '2-digit', minute: '2-digit' }
+    : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+  return new Intl.DateTimeFormat(lang(), opts).format(d);
+}
+
+export function show(el, on = true) { el.hidden = !on; }
+
+// Profile fields as the API names them; both the activation and the profile forms are built
+// from this list so labels, autocomplete hints and error slots stay consistent.
+const FIELDS = {
+  phone_number: ['tel', 'tel'], password: ['password', 'new-password'],
+  full_name: ['text', 'name'], phone_number_2: ['tel', 'tel'], car_model: ['text', 'off'],
+  car_plate_number: ['text', 'off'], instagram: ['text', 'off'], telegram: ['text', 'off'],
+  whatsapp: ['tel', 'off'], is_profile_public: ['checkbox'],
+};
+
+export function buildFields(container, names, required = []) {
+  for (const name of names) {
+    const [type, ac] = FIELDS[name];
+    const id = `${container.id}-${name}`;
+    const wrap = document.createElement('div');
+    wrap.className = type === 'checkbox' ? 'field check' : 'field';
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.innerHTML = `<span data-i18n="f_${name}"></span>`;
+    if (type !== 'checkbox' && !required.includes(name)) label.innerHTML += ' <span class="muted" data-i18n="optional"></span>';
+    const input = document.createElement('input');
+    Object.assign(input, { id, name, type });
+    input.dataset.testid = `f-${name}`;
+    if (type === 'checkbox') input.checked = true;
+    else { input.autocomplete = ac; input.maxLength = 255; }
+    if (required.includes(name)) input.required = true;
+    const err = document.createElement('p');
+    err.className = 'err';
+    err.id = `${id}-err`;
+    err.dataset.err = name;
+    input.setAttribute('aria-describedby', err.id);
+    if (type === 'checkbox') wrap.append(input, ' ', label, err);
+    else wrap.append(label, input, err);
+    container.append(wrap);
+  }
+}
+
+export function readForm(form, { omitEmpty = false } = {}) {
+  const out = {};
+  for (const el of form.elements) {
+    if (!el.name) continue;
+    if (el.type === 'checkbox') out[el.name] = el.checked;
+    else {
+      const v = el.type === 'password' ? el.value : el.value.trim();
+      if (v || !omitEmpty || el.required) out[el.name] = v;
+    }
+  }
+  return out;
+}
+
+export function fillForm(form, data) {
+  for (const el of form.elements) {
+    if (!el.name || !(el.name in data)) continue;
+    if (el.type === 'checkbox') el.checked = !!data[el.name];
+    else el.value = data[el.name] ?? '';
+  }
+}
+
+// Puts each message of a 400 body next to its field; anything without a field of its own
+// (non_field_errors, detail, user_id) goes to the form-level slot.
+export function showErrors(form, formErr, data) {
+  for (const slot of form.querySelectorAll('[data-err]')) slot.textContent = '';
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  const rest = [];
+  let first = null;
+  for (const [key, val] of Object.entries(data || {})) {
+    if (key === 'code' || key === 'messages') continue;
+    const msgs = (Array.isArray(val) ? val : [val]).map((m) => (typeof m === 'string' ? m : JSON.stringify(m)));
+    const slot = form.querySelector(`[data-err="${CSS.escape(key)}"]`);
+    if (!slot) { rest.push(...msgs); continue; }
+    slot.textContent = msgs.join(' ');
+    const input = form.elements[key];
+    input?.setAttribute('aria-invalid', 'true');
+    first ||= input;
+  }
+  formErr.textContent = rest.join(' ');
+  first?.focus();
+}
+
+export function errorText(r) {
+  if (r.status === 0) return t('error_network');
+  const d = r.data;
+  if (d && typeof d.detail === 'string') return d.detail;
+  if (r.status === 400 && d && typeof d === 'object') return Object.values(d).flat().join(' ');
+  return t('error_generic');
+}
+
+// The message list of one room. Confirmed messages are keyed by id (history and live frames
+// overlap after every reconnect); the sender's own unconfirmed messages wait at the bottom
+// and are matched to the broadcast by content, oldest first, because the server echoes
+// no client-side id.
+export class ChatLog {
+  constructor(el, self, names = {}) {
+    Object.assign(this, { el, self, names, byId: new Map(), pending: [] });
+    this.empty = document.createElement('li');
+    this.empty.className = 'muted';
+    this.empty.dataset.i18n = 'no_messages';
+    this.empty.textContent = t('no_messages');
+    el.replaceChildren(this.empty);
+    // The list element outlives a room (the inbox reuses it); only its current log relabels it.
+    el.chatLog = this;
+    onLangChange(() => this.relabel());
+  }
+
+  bubble(sender, text) {
+    const li = document.createElement('li');
+    li.className = sender === this.self ? 'msg mine' : 'msg';
+    li.dataset.testid = 'msg';
+    li.dataset.sender = sender;
+    li.innerHTML = '<span class="sr who"></span><p></p><span class="meta"><time></time> <span class="state"></span></span>';
+    li.querySelector('p').textContent = text;
+    this.empty.remove();
+    return li;
+  }
+
+  label(li) {
+    const mine = li.dataset.sender === this.self;
+    const other = this.names[li.dataset.sender] || t(li.dataset.sender === 'owner' ? 'owner_label' : 'visitor');
+    li.querySelector('.who').textContent = `${mine ? t('you') : other}: `;
+    li.querySelector('.state').textContent = mine ? t(li.dataset.state) : '';
+    const time = li.querySelector('time');
+    if (li.dataset.ts) { time.dateTime = li.dataset.ts; time.textContent = fmtTime(li.dataset.ts); }
+  }
+
+  relabel() {
+    if (this.el.chatLog === this) for (const li of this.el.querySelectorAll('.msg')) this.label(li);
+  }
+
+  setName(sender, name) { this.names[sender] = name; this.relabel(); }
+
+  // Accepts a history item ({content}) or a live frame ({message}); false if already shown.
+  add(m) {
+    if (!m || !m.id || this.byId.has(m.id)) return false;
+    const text = m.message ?? m.content ?? '';
+    let li = null;
+    if (m.sender_type === this.self) {
+      const i = this.pending.findIndex((p) => p.text === text);
+      if (i >= 0) li = this.pending.splice(i, 1)[0].li;
+    }
+    li ||= this.bubble(m.sender_type, text);
+    li.dataset.id = m.id;
+    li.dataset.ts = m.created_at || '';
+    li.dataset.state = 'delivered';
+    this.byId.set(m.id, li);
+    this.label(li);
+    let before = null;
+    for (const c of this.el.children) {
+      if (c !== li && (!c.dataset.id || c.dataset.ts > li.dataset.ts)) { before = c; break; }
+    }
+    // Moving a node that is already in place would make screen readers announce it again.
+    if (li.parentNode !== this.el || li.nextElementSibling !== before) this.el.insertBefore(li, before);
+    this.scroll();
+    return true;
+  }
+
+  queue(text) {
+    const li = this.bubble(this.self, text);
+    li.dataset.state = 'sending';
+    const p = { text, li, sent: false };
+    this.pending.push(p);
+    this.label(li);
+    this.el.append(li);
+    this.scroll();
+    return p;
+  }
+
+  fail(p) {
+    this.pending = this.pending.filter((x) => x !== p);
+    p.li.dataset.state = 'failed';
+    this.label(p.li);
+  }
+
+  scroll() { this.el.scrollTop = this.el.scrollHeight; }
+}
+
+// A WebSocket that comes back by itself: exponential backoff from 0.5 s to 10 s with jitter,
+// so a gateway restart is not met by every client at the same instant. `url` is async and
+// called before each attempt, which lets the owner refresh an expired access token first.
+export class LiveSocket {
+  constructor({ url, onFrame, onOpen, onStatus }) {
+    Object.assign(this, { url, onFrame, onOpen, onStatus, ws: null, attempt: 0, failures: 0, stopped: true });
+    this.wake = () => { if (!this.ws && !this.stopped) { this.attempt = 0; this.connect(); } };
+    addEventListener('online', this.wake);
+    document.addEventListener('visibilitychange', () => { if (!document.hidden) this.wake(); });
+  }
+
+  start() { this.stopped = false; this.connect(); }
+
+  async connect() {
+    clearTimeout(this.timer);
+    if (this.stopped || this.ws || this.resolving) return;
+    this.resolving = true;
+    let url = null;
+    try { url = await this.url(this.failures); } finally { this.resolving = false; }
+    if (this.stopped || this.ws) return;
+    if (!url) { this.retry(); return; }
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    let openedAt = 0;
+    this.onStatus?.('connecting');
+    ws.onopen = () => { openedAt = Date.now(); this.failures = 0; this.onStatus?.('online'); this.onOpen?.(); };
+    ws.onmessage = (e) => {
+      let data;
+      try { data = JSON.parse(e.data); } catch { return; }
+      this.onFrame(data);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (!openedAt) this.failures += 1;
+      // A socket that dies right after opening must not reset the backoff, or a server that
+      // accepts and then drops would be hammered.
+      else if (Date.now() - openedAt > 5000) this.attempt = 0;
+      this.onStatus?.('offline');
+      this.retry();
+    };
+  }
+
+  retry() {
+    if (this.stopped) return;
+    const delay = Math.min(10000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    this.attempt = Math.min(this.attempt + 1, 10);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  send(obj) {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close();
+  }
+}
+
+// Glue between a ChatLog and a LiveSocket: live frames, error frames, and re-sending what the
+// previous socket may have lost. `history` re-reads the room and merges it before re-sending,
+// so a message the server stored just before the drop is confirmed, not sent twice.
+export function wireChat(log, sock, { history, onError }) {
+  sock.onFrame = (f) => {
+    if (typeof f.error === 'string') {
+      const p = log.pending.find((x) => x.sent);
+      if (p) log.fail(p);
+      onError?.(f.error);
+    } else log.add(f);
+  };
+  sock.onOpen = async () => {
+    for (const p of log.pending) p.sent = false;
+    const ok = await history();
+    if (ok !== false) flush();
+  };
+  function flush() {
+    for (const p of log.pending) if (!p.sent) p.sent = sock.send({ message: p.text });
+  }
+  return (text) => {
+    const p = log.queue(text);
+    p.sent = sock.send({ message: text });
+    return p;
+  };
+}

@@ -1,0 +1,183 @@
+// The page behind the QR code: sticker check, public profile or activation, anonymous chat.
+import { t, apply, onLangChange } from './i18n.js';
+import {
+  $, boot, request, wsUrl, show, buildFields, readForm, showErrors, errorText,
+  ChatLog, LiveSocket, wireChat, MAX_LEN,
+} from './api.js';
+
+boot();
+const sticker = decodeURIComponent((location.pathname.match(/\/u\/([^/]+)/) || [])[1] || '');
+const enc = encodeURIComponent;
+// The visitor token is the visitor's only credential; it lives in localStorage (not
+// sessionStorage) on purpose, so that a reload or a return to the car resumes the same room.
+const KEY = `carinfo.chat.${sticker}`;
+
+function done() { show($('#loading'), false); }
+
+function fail(r) {
+  done();
+  $('#failed-text').textContent = errorText(r);
+  show($('#failed'));
+}
+$('#reload').onclick = () => location.reload();
+
+async function load() {
+  if (!sticker) { done(); show($('#invalid')); return; }
+  const r = await request('GET', `/api/stickers/${enc(sticker)}/`);
+  if (r.status === 404 || r.status === 400) { done(); show($('#invalid')); return; }
+  if (r.status !== 200 || !r.data) { fail(r); return; }
+  if (!r.data.is_registered) { activation(); return; }
+  const p = await request('GET', `/user/${enc(sticker)}/`);
+  if (p.status === 200 && p.data) {
+    renderProfile(p.data);
+    onLangChange(() => renderProfile(p.data));
+  } else if (p.status === 404) show($('#contact'));
+  else { fail(p); return; }
+  done();
+  chat();
+}
+
+// Owners type handles, numbers or whole URLs; only http(s) URLs are used as they are.
+function link(value, base, clean = (v) => v.replace(/^@/, '')) {
+  return /^https?:\/\/[^\s]+$/i.test(value) ? value : base + enc(clean(value));
+}
+
+function renderProfile(u) {
+  const car = $('#p-car');
+  car.textContent = u.car_model || t('car');
+  $('#p-plate').textContent = u.car_plate_number || '';
+  show($('#p-plate').parentNode, !!u.car_plate_number);
+  $('#p-name').textContent = u.full_name || '';
+  show($('#p-name-row'), !!u.full_name);
+  const items = [];
+  for (const ph of [u.phone_number, u.phone_number_2]) {
+    if (ph) items.push([`tel:${ph.replace(/[^\d+]/g, '')}`, `${t('call')}: ${ph}`, 'call']);
+  }
+  if (u.instagram) items.push([link(u.instagram, 'https://instagram.com/'), 'Instagram', 'instagram']);
+  if (u.telegram) items.push([link(u.telegram, 'https://t.me/'), 'Telegram', 'telegram']);
+  if (u.whatsapp) items.push([link(u.whatsapp, 'https://wa.me/', (v) => v.replace(/\D/g, '')), 'WhatsApp', 'whatsapp']);
+  $('#p-links').replaceChildren(...items.map(([href, text, id]) => {
+    const li = document.createElement('li');
+    const a = document.createElement('a');
+    Object.assign(a, { href, textContent: text, className: 'btn ghost' });
+    a.dataset.testid = `link-${id}`;
+    if (!href.startsWith('tel:')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
+    li.append(a);
+    return li;
+  }));
+  show($('#profile'));
+}
+
+function activation() {
+  done();
+  show($('#activate'));
+  const form = $('#activate-form');
+  buildFields($('#act'), ['phone_number', 'password', 'full_name', 'phone_number_2', 'car_model',
+    'car_plate_number', 'instagram', 'telegram', 'whatsapp', 'is_profile_public'], ['phone_number', 'password']);
+  apply($('#act'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const btn = form.querySelector('[type=submit]');
+    btn.disabled = true;
+    const r = await request('POST', '/api/user/register/', { body: { user_id: sticker, ...readForm(form, { omitEmpty: true }) } });
+    btn.disabled = false;
+    if (r.status === 201 || r.status === 200) {
+      show(form, false);
+      show($('#act-intro'), false);
+      show($('#activated'));
+      $('#activated a').focus();
+    } else showErrors(form, $('#act-err'), r.status === 400 && r.data ? r.data : { detail: errorText(r) });
+  });
+}
+
+function chat() {
+  let session = null;
+  try { session = JSON.parse(localStorage.getItem(KEY)); } catch { /* corrupt or blocked: start fresh */ }
+  let log; let sock = null; let send = null; let starting = null; let statusKey = '';
+  const err = (msg) => { $('#chat-err').textContent = msg; };
+  const setStatus = (k) => { statusKey = k; $('#chat-status').textContent = k ? t(k) : ''; };
+  onLangChange(() => setStatus(statusKey));
+  const fresh = () => { log = new ChatLog($('#log'), 'visitor'); };
+  fresh();
+
+  async function history() {
+    const s = session;
+    if (!s) return false;
+    const r = await request('GET', `/api/chat/rooms/${enc(s.room_id)}/messages/?visitor=${enc(s.visitor_token)}`);
+    if (session !== s) return false; // forgotten or replaced meanwhile
+    if (r.status === 200 && Array.isArray(r.data)) { r.data.forEach((m) => log.add(m)); return true; }
+    if (r.status === 401 || r.status === 403 || r.status === 404) { forget(); return false; }
+    return null; // an outage: keep the room and try again on the next connect
+  }
+
+  function forget() {
+    sock?.stop();
+    sock = null; session = null;
+    try { localStorage.removeItem(KEY); } catch { /* nothing stored then */ }
+    fresh();
+    setStatus('');
+    show($('#name-row'));
+    err(t('chat_ended'));
+  }
+
+  function connect() {
+    show($('#name-row'), false);
+    sock = new LiveSocket({
+      url: async () => session && wsUrl(session.ws_path || `/ws/chat/${session.room_id}/`, { visitor: session.visitor_token }),
+      onStatus: setStatus,
+    });
+    send = wireChat(log, sock, { history, onError: err });
+    sock.start();
+  }
+
+  function startRoom() {
+    starting ||= (async () => {
+      const r = await request('POST', '/api/chat/start/', { body: { user_id: sticker, visitor_name: $('#visitor-name').value.trim() } });
+      if ((r.status === 201 || r.status === 200) && r.data?.room_id && r.data.visitor_token) {
+        session = { room_id: r.data.room_id, visitor_token: r.data.visitor_token, ws_path: r.data.ws_path };
+        try { localStorage.setItem(KEY, JSON.stringify(session)); } catch { /* works until reload */ }
+        connect();
+        return true;
+      }
+      err(errorText(r));
+      return false;
+    })().finally(() => { starting = null; });
+    return starting;
+  }
+
+  async function submit(raw) {
+    err('');
+    const text = raw.trim();
+    if (!text) return false;
+    if (text.length > MAX_LEN) { err(t('too_long')); return false; }
+    if (session && sock) { send(text); return true; }
+    // The socket of a new room flushes queued messages once it opens.
+    const p = log.queue(text);
+    if (!(await startRoom())) log.fail(p);
+    return true;
+  }
+
+  for (const k of ['blocking', 'lights', 'window', 'alarm', 'call']) {
+    const b = document.createElement('button');
+    Object.assign(b, { type: 'button', textContent: t(`q_${k}`), onclick: () => submit(t(`q_${k}`)) });
+    Object.assign(b.dataset, { i18n: `q_${k}`, testid: `quick-${k}` });
+    $('#quick').append(b);
+  }
+  $('#send-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const box = $('#text');
+    if (await submit(box.value)) box.value = '';
+    box.focus();
+  });
+  $('#text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('#send-form').requestSubmit(); }
+  });
+
+  show($('#chat'));
+  if (session?.room_id && session.visitor_token) {
+    connect();
+    history();
+  } else session = null;
+}
+
+load();

@@ -1,0 +1,13 @@
+//! accounts-api's integration tests: the real app on port 0, real Postgres + NATS and SQLite +
+//! in-process bus, one module per endpoint group of the guide.
+
+mod cli;
+mod events;
+mod helpers;
+mod login;
+mod openapi;
+mod operations;
+mod profile;
+mod public_users;
+mod register;
+mod token_refresh;

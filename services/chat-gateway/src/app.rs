@@ -1,0 +1,208 @@
+//! Wiring: the application state, the service (router + relay + owner projection) that the
+//! standalone bundle embeds, and the `Application` that serves it on its own port.
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use axum::{extract::FromRef, Router};
+use shared::{
+    auth::{KeyRing, TokenVerifier},
+    events::{
+        outbox::{BusSink, Relay},
+        EventBus,
+    },
+    http::ops::Readiness,
+    rate_limit::{KeyedLimiter, Quota},
+};
+use tokio::{net::TcpListener, sync::Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, store::ChatStore, writer::MessageWriter, ws::hub::Hub};
+
+/// What every handler and session can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Storage.
+    pub store: Arc<dyn ChatStore>,
+    /// Checks owner tokens.
+    pub verifier: TokenVerifier,
+    /// This replica's sockets.
+    pub hub: Arc<Hub>,
+    /// Group-commit writer.
+    pub writer: MessageWriter,
+    /// Rooms opened per client address.
+    pub chat_starts: Arc<KeyedLimiter<IpAddr>>,
+    /// Wakes the outbox relay after a commit.
+    pub outbox_wake: Arc<Notify>,
+    /// Cancelled on shutdown; sessions close with 1001.
+    pub stop: CancellationToken,
+}
+
+impl FromRef<AppState> for TokenVerifier {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+/// chat-gateway without a listener.
+pub struct Service {
+    /// API and WebSocket routes.
+    pub router: Router,
+    /// Shared state, for tools and tests.
+    pub state: AppState,
+    bus: Arc<dyn EventBus>,
+}
+
+struct GatewayReadiness {
+    store: Arc<dyn ChatStore>,
+    bus: Arc<dyn EventBus>,
+}
+
+#[async_trait]
+impl Readiness for GatewayReadiness {
+    async fn check(&self) -> Result<(), String> {
+        self.store.ping().await.map_err(|e| format!("database: {e}"))?;
+        if self.bus.is_connected() {
+            Ok(())
+        } else {
+            Err("nats: not connected".into())
+        }
+    }
+}
+
+impl Service {
+    /// Connects storage (migrating it), starts the writers and builds the router. `stop` is
+    /// the shutdown signal sessions and background tasks watch.
+    pub async fn build(config: Config, bus: Arc<dyn EventBus>, stop: CancellationToken) -> anyhow::Result<Self> {
+        let store = crate::store::connect(&config.database_url, config.database_max_connections).await?;
+        let secret = config
+            .jwt_secret
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is required"))?;
+        let keys = KeyRing::new(secret, &config.jwt_previous_secrets);
+        let replica_id = config
+            .replica_id
+            .clone()
+            .unwrap_or_else(|| format!("gateway-{}", uuid::Uuid::new_v4().simple()));
+        let outbox_wake = Arc::new(Notify::new());
+        let shards = match config.database_url.backend() {
+            shared::config::Backend::Postgres => config.message_writers.max(1),
+            shared::config::Backend::Sqlite => 1,
+        };
+        let state = AppState {
+            chat_starts: Arc::new(KeyedLimiter::new(
+                Quota::per_window(config.chat_starts_per_minute, Duration::from_secs(60)),
+                config.rate_limits.enabled(),
+            )),
+            writer: MessageWriter::spawn(store.clone(), outbox_wake.clone(), shards),
+            hub: Hub::new(bus.clone(), replica_id),
+            config: Arc::new(config),
+            store,
+            verifier: keys.verifier(),
+            outbox_wake,
+            stop,
+        };
+        Ok(Self {
+            router: crate::router::router(state.clone()),
+            state,
+            bus,
+        })
+    }
+
+    /// The relay that publishes this service's outbox.
+    pub fn relay(&self) -> Relay {
+        Relay::new(
+            self.state.store.clone(),
+            Arc::new(BusSink {
+                bus: self.bus.clone(),
+                origin: self.state.hub.replica_id().to_owned(),
+            }),
+            self.state.outbox_wake.clone(),
+        )
+    }
+
+    /// The readiness check (database and NATS reachable).
+    pub fn readiness(&self) -> Arc<dyn Readiness> {
+        Arc::new(GatewayReadiness {
+            store: self.state.store.clone(),
+            bus: self.bus.clone(),
+        })
+    }
+
+    /// Starts the outbox relay, the owner projection and the pool gauge; they end with `stop`.
+    /// Returns once the projection is subscribed.
+    pub async fn start_background(&self) -> tokio::task::JoinHandle<()> {
+        let stop = self.state.stop.clone();
+        let relay = self.relay();
+        let store = self.state.store.clone();
+        let deliveries = crate::consumers::account_events::subscribe(self.bus.as_ref(), store.as_ref(), &stop).await;
+        let projection_store = store.clone();
+        let projection_stop = stop.clone();
+        let projection = async move {
+            if let Some(deliveries) = deliveries {
+                crate::consumers::account_events::run(deliveries, projection_store, projection_stop).await;
+            }
+        };
+        tokio::spawn(async move {
+            let gauges = async {
+                loop {
+                    let (size, idle) = store.pool_usage();
+                    shared::metrics::set_pool_usage(size, idle);
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                    }
+                }
+            };
+            tokio::join!(relay.run_until_stopped(stop.clone()), projection, gauges);
+        })
+    }
+}
+
+/// chat-gateway on its own port.
+pub struct Application {
+    listener: TcpListener,
+    service: Service,
+}
+
+impl Application {
+    /// Binds `config.listen_addr` (port 0 picks a free one) and builds the service.
+    pub async fn build(config: Config, stop: CancellationToken) -> anyhow::Result<Self> {
+        let bus = shared::events::connect_bus(config.nats_url.as_deref(), &config.nats_subject_prefix).await?;
+        Self::build_with_bus(config, bus, stop).await
+    }
+
+    /// Like [`Self::build`] with a given bus.
+    pub async fn build_with_bus(config: Config, bus: Arc<dyn EventBus>, stop: CancellationToken) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        let service = Service::build(config, bus, stop).await?;
+        Ok(Self { listener, service })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The service, for tests.
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Serves until the stop token given to `build` is cancelled.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let background = self.service.start_background().await;
+        let router = shared::http::serve::with_standard_layers(
+            self.service
+                .router
+                .clone()
+                .merge(shared::http::ops::router(vec![self.service.readiness()])),
+        );
+        tracing::info!(addr = %self.listener.local_addr()?, replica = %self.service.state.hub.replica_id(), "chat-gateway listening");
+        shared::http::serve::serve(self.listener, router, self.service.state.stop.clone()).await?;
+        background.await?;
+        Ok(())
+    }
+}

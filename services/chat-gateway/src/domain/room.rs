@@ -1,0 +1,88 @@
+//! Rooms: one visitor talking to one owner.
+
+use chrono::{DateTime, Utc};
+use shared::ids::UserId;
+use uuid::Uuid;
+
+use super::{message::Message, VisitorTokenHash};
+
+/// A room id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, derive_more::Display)]
+pub struct RoomId(pub Uuid);
+
+impl RoomId {
+    /// A new random id.
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Parses a path segment; `None` when it is not a UUID.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Uuid::parse_str(raw.trim()).ok().map(Self)
+    }
+}
+
+/// The visitor's optional name: trimmed, at most 100 characters, "" when not given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, derive_more::Display, derive_more::AsRef)]
+#[as_ref(str)]
+pub struct VisitorName(String);
+
+impl VisitorName {
+    /// Longest name.
+    pub const MAX_CHARS: usize = 100;
+
+    /// Wraps a name that has passed the field checks.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let trimmed = raw.trim();
+        (trimmed.chars().count() <= Self::MAX_CHARS).then(|| Self(trimmed.to_owned()))
+    }
+}
+
+/// A room to create.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    /// Its id.
+    pub id: RoomId,
+    /// The owner contacted.
+    pub owner_id: UserId,
+    /// The visitor's name.
+    pub visitor_name: VisitorName,
+    /// Hash of the visitor's token.
+    pub visitor_token_hash: VisitorTokenHash,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A room as the owner's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    /// Id.
+    pub id: RoomId,
+    /// Owner.
+    pub owner_id: UserId,
+    /// Visitor's name.
+    pub visitor_name: String,
+    /// Open for messages.
+    pub is_active: bool,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last activity (moves with every message).
+    pub updated_at: DateTime<Utc>,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// Visitor messages the owner has not seen.
+    pub unread_count: i64,
+}
+
+/// What authorising access to a room needs.
+#[derive(Debug, Clone)]
+pub struct RoomAccess {
+    /// Id.
+    pub id: RoomId,
+    /// Owner.
+    pub owner_id: UserId,
+    /// Hash of the visitor token.
+    pub visitor_token_hash: VisitorTokenHash,
+    /// Open for messages.
+    pub is_active: bool,
+}

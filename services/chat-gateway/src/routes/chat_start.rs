@@ -1,0 +1,106 @@
+//! `POST /api/chat/start/`: a visitor opens a room with a registered owner. Works while
+//! accounts-api is down: owners come from the local projection.
+
+use axum::{extract::State, http::{HeaderMap, StatusCode}, Json};
+use serde::{Deserialize, Serialize};
+use shared::{
+    http::{client_address, fields, ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr},
+    ids::UserId,
+    rate_limit::retry_after_secs,
+};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{app::AppState, domain::{NewRoom, RoomId, VisitorName, VisitorToken}};
+
+/// Start-chat body.
+#[derive(Deserialize, ToSchema)]
+#[expect(dead_code, reason = "describes the request body in the OpenAPI document")]
+pub struct StartChatRequest {
+    /// The owner's (sticker's) UUID.
+    user_id: uuid::Uuid,
+    /// Optional, at most 100 characters.
+    visitor_name: Option<String>,
+}
+
+/// Start-chat response: exactly these three fields.
+#[derive(Serialize, ToSchema)]
+pub struct StartChatResponse {
+    /// The new room.
+    #[schema(format = Uuid)]
+    pub room_id: String,
+    /// The visitor's credential for this room; shown once.
+    pub visitor_token: String,
+    /// `/ws/chat/<room_id>/`.
+    pub ws_path: String,
+}
+
+/// The routes of this module.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start_chat))
+}
+
+fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let owner = fields::required_uuid(body, "user_id", &mut errors);
+    let name = match fields::optional_text(body, "visitor_name", VisitorName::MAX_CHARS, &mut errors) {
+        fields::Field::Present(raw) => VisitorName::parse(&raw),
+        fields::Field::Absent => Some(VisitorName::default()),
+        fields::Field::Failed => None,
+    };
+    match (owner, name) {
+        (Some(owner), Some(name)) if errors.is_empty() => Ok((UserId::from(owner), name)),
+        _ => Err(errors),
+    }
+}
+
+/// Create a room for a visitor.
+#[utoipa::path(
+    post,
+    path = "/api/chat/start/",
+    tag = "chat",
+    request_body = StartChatRequest,
+    responses(
+        (status = 201, body = StartChatResponse),
+        (status = 400, description = "`{\"user_id\": [\"User not found.\"]}` and other field errors", body = Object),
+        (status = 429, description = "Too many rooms from this address; see Retry-After", body = DetailBody),
+    )
+)]
+pub async fn start_chat(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> Result<(StatusCode, Json<StartChatResponse>), ApiError> {
+    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
+    state
+        .chat_starts
+        .check(&address)
+        .map_err(|wait| ApiError::Throttled { wait_secs: retry_after_secs(wait) })?;
+    let (owner_id, visitor_name) = parse(&body)?;
+    match state.store.find_owner(owner_id).await? {
+        Some(owner) if owner.is_registered => {}
+        _ => return Err(ApiError::Validation(FieldErrors::single("user_id", "User not found."))),
+    }
+    let token = VisitorToken::generate();
+    let room = state
+        .store
+        .create_room(&NewRoom {
+            id: RoomId::generate(),
+            owner_id,
+            visitor_name,
+            visitor_token_hash: token.hash(),
+            created_at: shared::time::now(),
+        })
+        .await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(room.id = %room.id, user.id = %owner_id, "room created");
+    Ok((
+        StatusCode::CREATED,
+        Json(StartChatResponse {
+            room_id: room.id.to_string(),
+            visitor_token: token.reveal().to_owned(),
+            ws_path: format!("/ws/chat/{}/", room.id),
+        }),
+    ))
+}

@@ -1,0 +1,176 @@
+//! `GET /api/chat/rooms/<room_id>/messages/`: a room's history, oldest first, for its owner
+//! (JWT) or its visitor (`?visitor=`). `after` and `limit` page through long rooms; without
+//! them the whole history comes back, as plain clients expect.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{FromRequestParts, Path, Query, State},
+    http::{header, request::Parts, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use shared::{
+    auth::{extract::bearer_token, OwnerAuth},
+    events::catalog::SenderType,
+    http::{fields::msg, ApiError, DetailBody, FieldErrors},
+};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{app::AppState, domain::{Message, MessageId, RoomId, VisitorToken}};
+
+/// Largest page.
+pub const MAX_PAGE: i64 = 500;
+
+/// A message in the history (note: `content`, where the live frame says `message`).
+#[derive(Serialize, ToSchema)]
+pub struct HistoryMessage {
+    /// Message id.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Room id.
+    #[schema(format = Uuid)]
+    pub room_id: String,
+    /// `visitor` or `owner`.
+    #[schema(value_type = String)]
+    pub sender_type: SenderType,
+    /// The text.
+    pub content: String,
+    /// Commit time.
+    pub created_at: String,
+}
+
+impl From<&Message> for HistoryMessage {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id.to_string(),
+            room_id: m.room_id.to_string(),
+            sender_type: m.sender_type,
+            content: m.content.clone(),
+            created_at: shared::time::format(&m.created_at),
+        }
+    }
+}
+
+/// The routes of this module.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_messages))
+}
+
+struct Page {
+    after: Option<MessageId>,
+    limit: Option<i64>,
+}
+
+fn parse_page(query: &HashMap<String, String>) -> Result<Page, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let after = query.get("after").filter(|v| !v.is_empty()).and_then(|raw| match Uuid::parse_str(raw) {
+        Ok(id) => Some(MessageId(id)),
+        Err(_) => {
+            errors.add("after", msg::INVALID_UUID);
+            None
+        }
+    });
+    let limit = query.get("limit").filter(|v| !v.is_empty()).and_then(|raw| match raw.parse::<i64>() {
+        Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
+        Ok(_) => {
+            errors.add("limit", format!("Ensure this value is between 1 and {MAX_PAGE}."));
+            None
+        }
+        Err(_) => {
+            errors.add("limit", "A valid integer is required.");
+            None
+        }
+    });
+    if errors.is_empty() {
+        Ok(Page { after, limit })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Get message history for a room.
+#[utoipa::path(
+    get,
+    path = "/api/chat/rooms/{room_id}/messages/",
+    tag = "chat",
+    security(("jwt" = []), ()),
+    params(
+        ("room_id" = String, Path, format = Uuid),
+        ("visitor" = Option<String>, Query, description = "Visitor token (instead of a JWT)"),
+        ("after" = Option<String>, Query, format = Uuid, description = "Only messages after this one"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1-500; a `Link: rel=\"next\"` header points to the next page"),
+    ),
+    responses(
+        (status = 200, body = Vec<HistoryMessage>),
+        (status = 401, description = "No credentials", body = DetailBody),
+        (status = 403, description = "Another owner's room, or another room's visitor token", body = DetailBody),
+        (status = 404, description = "Unknown room", body = DetailBody),
+    )
+)]
+pub async fn list_messages(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    participant: Participant,
+) -> Result<Response, ApiError> {
+    let room = RoomId::parse(&room_id).ok_or(ApiError::NotFound)?;
+    let page = parse_page(&query)?;
+    let access = state.store.find_room_access(room).await?.ok_or(ApiError::NotFound)?;
+    let allowed = match &participant {
+        Participant::Owner(owner) => owner.user_id == access.owner_id,
+        Participant::Visitor(Some(token)) => token.hash() == access.visitor_token_hash,
+        Participant::Visitor(None) => false,
+    };
+    let is_owner = matches!(participant, Participant::Owner(_));
+    if !allowed {
+        return Err(ApiError::PermissionDenied);
+    }
+    let messages = state.store.list_messages(room, page.after, page.limit).await?;
+    if is_owner {
+        state.store.mark_read_by_owner(room).await?;
+    }
+    let body: Vec<HistoryMessage> = messages.iter().map(HistoryMessage::from).collect();
+    let mut response = Json(body).into_response();
+    if let (Some(limit), Some(last)) = (page.limit, messages.last()) {
+        if messages.len() as i64 == limit {
+            let mut next = format!("</api/chat/rooms/{room}/messages/?after={}&limit={limit}", last.id);
+            if let Some(visitor) = query.get("visitor") {
+                next.push_str(&format!("&visitor={visitor}"));
+            }
+            next.push_str(">; rel=\"next\"");
+            if let Ok(value) = HeaderValue::from_str(&next) {
+                response.headers_mut().insert(header::LINK, value);
+            }
+        }
+    }
+    Ok(response)
+}
+
+/// Who is asking: an owner (bearer token, checked) or a visitor (token from the query).
+pub enum Participant {
+    /// A valid owner access token.
+    Owner(OwnerAuth),
+    /// `?visitor=`; `None` when it cannot be a token.
+    Visitor(Option<VisitorToken>),
+}
+
+impl FromRequestParts<AppState> for Participant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if bearer_token(parts)?.is_some() {
+            return OwnerAuth::from_request_parts(parts, state).await.map(Self::Owner);
+        }
+        let visitor = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|Query(mut q)| q.remove("visitor"));
+        match visitor {
+            Some(raw) => Ok(Self::Visitor(VisitorToken::presented(&raw))),
+            None => Err(ApiError::NotAuthenticated),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per endpoint group of the guide's "Chat REST Endpoints" table.
+
+pub mod chat_start;
+pub mod messages;
+pub mod rooms;

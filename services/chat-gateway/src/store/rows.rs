@@ -1,0 +1,170 @@
+//! Row shapes and their mapping into domain types. Postgres returns timestamps, SQLite
+//! microseconds; [`DbTime`] hides the difference.
+
+use chrono::{DateTime, Utc};
+use shared::{events::catalog::SenderType, ids::UserId};
+use uuid::Uuid;
+
+use crate::domain::{Message, MessageId, Room, RoomAccess, RoomId, VisitorTokenHash};
+
+/// A timestamp column of either backend.
+pub trait DbTime {
+    /// As UTC.
+    fn to_utc(&self) -> DateTime<Utc>;
+}
+
+impl DbTime for DateTime<Utc> {
+    fn to_utc(&self) -> DateTime<Utc> {
+        *self
+    }
+}
+
+impl DbTime for i64 {
+    fn to_utc(&self) -> DateTime<Utc> {
+        shared::time::from_micros(*self)
+    }
+}
+
+/// `sender_type` column → domain.
+pub fn sender_type(raw: &str) -> SenderType {
+    if raw == "owner" {
+        SenderType::Owner
+    } else {
+        SenderType::Visitor
+    }
+}
+
+/// Domain → `sender_type` column.
+pub fn sender_type_str(sender: SenderType) -> &'static str {
+    match sender {
+        SenderType::Owner => "owner",
+        SenderType::Visitor => "visitor",
+    }
+}
+
+/// The columns room queries select, in [`RoomRow`]'s order.
+pub const ROOM_COLUMNS: &str = "id, owner_id, visitor_name, is_active, created_at, updated_at, \
+    last_message_id, last_message_sender, last_message_content, last_message_at, unread_count";
+
+/// One `rooms` row.
+#[derive(sqlx::FromRow)]
+pub struct RoomRow<T> {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub visitor_name: String,
+    pub is_active: bool,
+    pub created_at: T,
+    pub updated_at: T,
+    pub last_message_id: Option<Uuid>,
+    pub last_message_sender: Option<String>,
+    pub last_message_content: Option<String>,
+    pub last_message_at: Option<T>,
+    pub unread_count: i64,
+}
+
+impl<T: DbTime> From<RoomRow<T>> for Room {
+    fn from(row: RoomRow<T>) -> Self {
+        let id = RoomId(row.id);
+        let last_message = match (row.last_message_id, row.last_message_sender, row.last_message_content, row.last_message_at) {
+            (Some(mid), Some(sender), Some(content), Some(at)) => Some(Message {
+                id: MessageId(mid),
+                room_id: id,
+                sender_type: sender_type(&sender),
+                content,
+                created_at: at.to_utc(),
+            }),
+            _ => None,
+        };
+        Self {
+            id,
+            owner_id: UserId::from(row.owner_id),
+            visitor_name: row.visitor_name,
+            is_active: row.is_active,
+            created_at: row.created_at.to_utc(),
+            updated_at: row.updated_at.to_utc(),
+            last_message,
+            unread_count: row.unread_count,
+        }
+    }
+}
+
+/// The columns of [`RoomAccessRow`].
+pub const ROOM_ACCESS_COLUMNS: &str = "id, owner_id, visitor_token_hash, is_active";
+
+/// What authorisation reads.
+#[derive(sqlx::FromRow)]
+pub struct RoomAccessRow {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub visitor_token_hash: String,
+    pub is_active: bool,
+}
+
+impl From<RoomAccessRow> for RoomAccess {
+    fn from(row: RoomAccessRow) -> Self {
+        Self {
+            id: RoomId(row.id),
+            owner_id: UserId::from(row.owner_id),
+            visitor_token_hash: VisitorTokenHash(row.visitor_token_hash),
+            is_active: row.is_active,
+        }
+    }
+}
+
+/// The columns of [`MessageRow`].
+pub const MESSAGE_COLUMNS: &str = "id, room_id, sender_type, content, created_at";
+
+/// One `messages` row.
+#[derive(sqlx::FromRow)]
+pub struct MessageRow<T> {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub sender_type: String,
+    pub content: String,
+    pub created_at: T,
+}
+
+impl<T: DbTime> From<MessageRow<T>> for Message {
+    fn from(row: MessageRow<T>) -> Self {
+        Self {
+            id: MessageId(row.id),
+            room_id: RoomId(row.room_id),
+            sender_type: sender_type(&row.sender_type),
+            content: row.content,
+            created_at: row.created_at.to_utc(),
+        }
+    }
+}
+
+/// A projected owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Id.
+    pub id: UserId,
+    /// Registered owners can be contacted.
+    pub is_registered: bool,
+    /// Profile visibility (rooms can be opened either way).
+    pub is_profile_public: bool,
+    /// Version of the last applied event.
+    pub version: i64,
+}
+
+/// One `owners` row.
+#[derive(sqlx::FromRow)]
+pub struct OwnerRow {
+    pub id: Uuid,
+    pub is_registered: bool,
+    pub is_profile_public: bool,
+    pub version: i64,
+}
+
+impl From<OwnerRow> for Owner {
+    fn from(row: OwnerRow) -> Self {
+        Self {
+            id: UserId::from(row.id),
+            is_registered: row.is_registered,
+            is_profile_public: row.is_profile_public,
+            version: row.version,
+        }
+    }
+}

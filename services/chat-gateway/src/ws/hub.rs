@@ -1,0 +1,131 @@
+//! The hub: this replica's sockets, by room. Delivery to local sockets never waits for NATS;
+//! the first local socket of a room subscribes to the room's NATS subject (see
+//! [`crate::fanout`]) and the last one to leave drops the subscription, so a replica carries
+//! only the rooms it serves.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
+};
+
+use axum::extract::ws::Utf8Bytes;
+use shared::events::EventBus;
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::domain::RoomId;
+
+/// A socket's id within this replica.
+pub type ConnId = u64;
+
+struct RoomSockets {
+    sockets: Vec<(ConnId, mpsc::Sender<Utf8Bytes>)>,
+    remote: Option<JoinHandle<()>>,
+}
+
+/// Local sockets by room.
+pub struct Hub {
+    rooms: Mutex<HashMap<RoomId, RoomSockets>>,
+    next_conn: AtomicU64,
+    bus: Arc<dyn EventBus>,
+    replica_id: String,
+}
+
+impl Hub {
+    /// A hub whose rooms subscribe on `bus`; `replica_id` marks this replica's own events.
+    pub fn new(bus: Arc<dyn EventBus>, replica_id: String) -> Arc<Self> {
+        Arc::new(Self {
+            rooms: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            bus,
+            replica_id,
+        })
+    }
+
+    /// This replica's id.
+    pub fn replica_id(&self) -> &str {
+        &self.replica_id
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, RoomSockets>> {
+        match self.rooms.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Adds a socket to `room`; frames for the room arrive on `sender`.
+    pub fn join(self: &Arc<Self>, room: RoomId, sender: mpsc::Sender<Utf8Bytes>) -> ConnId {
+        let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let mut rooms = self.rooms();
+        let entry = rooms.entry(room).or_insert_with(|| RoomSockets {
+            sockets: Vec::new(),
+            remote: None,
+        });
+        if entry.remote.is_none() {
+            entry.remote = Some(crate::fanout::spawn_room_subscription(
+                Arc::downgrade(self),
+                self.bus.clone(),
+                room,
+                self.replica_id.clone(),
+            ));
+        }
+        entry.sockets.push((conn, sender));
+        metrics::gauge!("ws_open_sockets").increment(1.0);
+        conn
+    }
+
+    /// Removes a socket; the room's subscription ends with its last socket.
+    pub fn leave(&self, room: RoomId, conn: ConnId) {
+        let mut rooms = self.rooms();
+        let Some(entry) = rooms.get_mut(&room) else {
+            return;
+        };
+        let before = entry.sockets.len();
+        entry.sockets.retain(|(id, _)| *id != conn);
+        if entry.sockets.len() < before {
+            metrics::gauge!("ws_open_sockets").decrement(1.0);
+        }
+        if entry.sockets.is_empty() {
+            if let Some(remote) = entry.remote.take() {
+                remote.abort();
+            }
+            rooms.remove(&room);
+        }
+    }
+
+    /// Queues `frame` for every local socket of `room`. A socket whose queue is full is a slow
+    /// reader: it is dropped from the room (its session then closes it) rather than let it
+    /// grow memory or hold the room back.
+    pub fn deliver(&self, room: RoomId, frame: &Utf8Bytes) {
+        let mut rooms = self.rooms();
+        let Some(entry) = rooms.get_mut(&room) else {
+            return;
+        };
+        let mut delivered = 0u64;
+        entry.sockets.retain(|(_, sender)| match sender.try_send(frame.clone()) {
+            Ok(()) => {
+                delivered += 1;
+                true
+            }
+            Err(_) => {
+                metrics::counter!("ws_slow_consumers_total").increment(1);
+                metrics::gauge!("ws_open_sockets").decrement(1.0);
+                false
+            }
+        });
+        metrics::counter!("chat_messages_out_total").increment(delivered);
+    }
+
+    /// Local sockets right now.
+    pub fn open_sockets(&self) -> usize {
+        self.rooms().values().map(|r| r.sockets.len()).sum()
+    }
+
+    /// Rooms with local sockets (and so a NATS subscription).
+    pub fn subscribed_rooms(&self) -> usize {
+        self.rooms().len()
+    }
+}

@@ -1,0 +1,151 @@
+//! One WebSocket session: a single task that reads client frames, writes queued broadcasts,
+//! pings, and enforces the idle timeout, rate limit and slow-reader rule.
+//!
+//! One task per socket (not a reader and a writer task) keeps an idle socket to a few
+//! kilobytes: tens of thousands of mostly idle sockets are the normal load.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use shared::{
+    events::catalog::SenderType,
+    ids::UserId,
+    rate_limit::{Bucket, Quota},
+};
+use tokio::{sync::mpsc, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    frames::{self, reason},
+    hub::Hub,
+};
+use crate::{
+    domain::{Message, RoomId},
+    store::{PendingMessage, StoreError},
+    writer::MessageWriter,
+};
+
+/// Close code for a reader too slow to keep up with its room.
+pub const CLOSE_SLOW_CONSUMER: u16 = 1008;
+/// Close code when the server shuts down (going away).
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code for an idle socket.
+pub const CLOSE_IDLE: u16 = 1000;
+
+/// Limits of one session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Server ping period.
+    pub ping_interval: Duration,
+    /// Silence after which the socket is closed.
+    pub idle_timeout: Duration,
+    /// Queued outgoing frames before the socket counts as slow.
+    pub send_queue: usize,
+    /// Message rate limit, `None` when limits are off.
+    pub quota: Option<Quota>,
+}
+
+/// Who is on the socket and what it may do.
+pub struct SessionContext {
+    /// The room.
+    pub room: RoomId,
+    /// The room's owner.
+    pub owner_id: UserId,
+    /// Visitor or owner.
+    pub sender_type: SenderType,
+    /// Group-commit writer.
+    pub writer: MessageWriter,
+    /// Local sockets.
+    pub hub: Arc<Hub>,
+    /// Limits.
+    pub limits: SessionLimits,
+    /// Cancelled on shutdown.
+    pub stop: CancellationToken,
+}
+
+fn close(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
+
+/// Runs the session until the client leaves, the server stops, or a limit closes it.
+pub async fn run_session<S, E>(mut socket: S, ctx: SessionContext)
+where
+    S: Stream<Item = Result<WsMessage, E>> + Sink<WsMessage> + Unpin,
+{
+    let (sender, mut outgoing) = mpsc::channel(ctx.limits.send_queue.max(1));
+    let conn = ctx.hub.join(ctx.room, sender);
+    let mut bucket = ctx.limits.quota.map(Bucket::full);
+    let mut ping = tokio::time::interval_at(Instant::now() + ctx.limits.ping_interval, ctx.limits.ping_interval);
+    let mut last_seen = Instant::now();
+
+    let farewell = loop {
+        tokio::select! {
+            () = ctx.stop.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            frame = outgoing.recv() => match frame {
+                Some(text) => {
+                    if socket.send(WsMessage::Text(text)).await.is_err() {
+                        break None;
+                    }
+                }
+                None => break Some(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
+            },
+            incoming = socket.next() => {
+                let Some(Ok(incoming)) = incoming else { break None };
+                last_seen = Instant::now();
+                let reply = match incoming {
+                    WsMessage::Text(text) => handle_text(&ctx, bucket.as_mut(), text.as_str()).await,
+                    WsMessage::Binary(_) => Some(reason::BINARY.to_owned()),
+                    WsMessage::Close(_) => break None,
+                    WsMessage::Ping(_) | WsMessage::Pong(_) => None,
+                };
+                if let Some(reply) = reply {
+                    if socket.send(WsMessage::Text(frames::error_frame(&reply))).await.is_err() {
+                        break None;
+                    }
+                }
+            },
+            _ = ping.tick() => {
+                if last_seen.elapsed() >= ctx.limits.idle_timeout {
+                    break Some(close(CLOSE_IDLE, "idle timeout"));
+                }
+                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+        }
+    };
+    ctx.hub.leave(ctx.room, conn);
+    if let Some(frame) = farewell {
+        let _ = socket.send(frame).await;
+    }
+    let _ = socket.close().await;
+}
+
+/// Validates, rate-limits, commits and broadcasts one client frame; returns the error to
+/// send back to this socket only, if any.
+async fn handle_text(ctx: &SessionContext, bucket: Option<&mut Bucket>, text: &str) -> Option<String> {
+    let body = match frames::parse_client_frame(text) {
+        Ok(body) => body,
+        Err(reason) => return Some(reason),
+    };
+    if let (Some(bucket), Some(quota)) = (bucket, ctx.limits.quota) {
+        if bucket.try_take(quota).is_err() {
+            return Some(reason::RATE_LIMITED.to_owned());
+        }
+    }
+    let message = Message::new(ctx.room, ctx.sender_type, body);
+    metrics::counter!("chat_messages_in_total").increment(1);
+    let pending = PendingMessage { message: message.clone(), owner_id: ctx.owner_id };
+    match ctx.writer.commit(pending).await {
+        Ok(()) => {
+            tracing::debug!(message.id = %message.id, room.id = %ctx.room, "message committed");
+            ctx.hub.deliver(ctx.room, &frames::message_frame(&message));
+            None
+        }
+        Err(StoreError::Unavailable(_)) | Err(_) => Some(reason::NOT_SAVED.to_owned()),
+    }
+}

@@ -1,0 +1,123 @@
+//! `GET /ws/chat/<room_id>/` (and `/back/ws/chat/<room_id>/`): authorises the handshake
+//! *before* upgrading. A refused handshake is answered HTTP 403, as Channels did.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{
+        ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade},
+        Path, Query, State,
+    },
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use shared::{events::catalog::SenderType, http::ApiError, rate_limit::Quota};
+
+use super::session::{run_session, SessionContext, SessionLimits};
+use crate::{app::AppState, domain::{RoomId, VisitorToken}};
+
+/// Credentials in the query string (browsers cannot set headers on a WebSocket).
+#[derive(Debug, Default, Deserialize)]
+pub struct SocketAuth {
+    /// The visitor token from `/api/chat/start/`.
+    visitor: Option<String>,
+    /// An owner access token.
+    token: Option<String>,
+}
+
+/// Upper bound on one incoming frame: a 4,096-character message, JSON-escaped, fits.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Chat WebSocket for a room.
+#[utoipa::path(
+    get,
+    path = "/ws/chat/{room_id}/",
+    tag = "chat",
+    params(
+        ("room_id" = String, Path, format = Uuid),
+        ("visitor" = Option<String>, Query, description = "Visitor token"),
+        ("token" = Option<String>, Query, description = "Owner access token"),
+    ),
+    responses(
+        (status = 101, description = "Upgraded. Send `{\"message\": \"...\"}`; every socket of the room receives `{id, room_id, sender_type, message, created_at}`; an invalid frame gets `{\"error\": \"...\"}`."),
+        (status = 403, description = "Missing or wrong credentials, or unknown room"),
+    )
+)]
+pub async fn chat_socket(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    auth: Result<Query<SocketAuth>, axum::extract::rejection::QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let auth = auth.map(|Query(a)| a).unwrap_or_default();
+    let (room, owner_id, sender_type) = match authorize(&state, &room_id, &auth).await {
+        Ok(found) => found,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let Ok(upgrade) = upgrade else {
+        return (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "detail": "Expected a WebSocket upgrade request." }))).into_response();
+    };
+    if sender_type == SenderType::Owner {
+        if let Err(e) = state.store.mark_read_by_owner(room).await {
+            tracing::warn!(error = %e, "could not mark room read");
+        }
+    }
+    let config = &state.config;
+    let quota = config.rate_limits.enabled().then(|| Quota {
+        capacity: f64::from(config.ws_message_burst.max(1)),
+        per_second: f64::from(config.ws_messages_per_second.max(1)),
+    });
+    let ctx = SessionContext {
+        room,
+        owner_id,
+        sender_type,
+        writer: state.writer.clone(),
+        hub: state.hub.clone(),
+        limits: SessionLimits {
+            ping_interval: Duration::from_secs(config.ws_ping_interval_secs.max(1)),
+            idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs.max(1)),
+            send_queue: config.ws_send_queue,
+            quota,
+        },
+        stop: state.stop.clone(),
+    };
+    // Small buffers: most sockets are idle, and library defaults (128 KiB) would cost more
+    // memory per socket than everything else together.
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(256 * 1024)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("ws.session", room.id = %ctx.room, ws.sender_type = ?ctx.sender_type);
+            tracing::Instrument::instrument(run_session(socket, ctx), span)
+        })
+}
+
+async fn authorize(state: &AppState, room_id: &str, auth: &SocketAuth) -> Result<(RoomId, shared::ids::UserId, SenderType), ApiError> {
+    let room = RoomId::parse(room_id).ok_or(ApiError::PermissionDenied)?;
+    let access = state.store.find_room_access(room).await?.ok_or(ApiError::PermissionDenied)?;
+    if !access.is_active {
+        return Err(ApiError::PermissionDenied);
+    }
+    if let Some(token) = auth.token.as_deref().filter(|t| !t.is_empty()) {
+        let owner = state.verifier.verify_access(token).map_err(|_| ApiError::PermissionDenied)?;
+        return if owner == access.owner_id {
+            Ok((room, access.owner_id, SenderType::Owner))
+        } else {
+            Err(ApiError::PermissionDenied)
+        };
+    }
+    let visitor = auth
+        .visitor
+        .as_deref()
+        .and_then(VisitorToken::presented)
+        .ok_or(ApiError::PermissionDenied)?;
+    if visitor.hash() == access.visitor_token_hash {
+        Ok((room, access.owner_id, SenderType::Visitor))
+    } else {
+        Err(ApiError::PermissionDenied)
+    }
+}

@@ -1,0 +1,74 @@
+//! Both services' routers on one port, on SQLite files and one in-process bus.
+
+use std::sync::Arc;
+
+use shared::events::{EventBus, InProcessBus};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, signing_key};
+
+/// The embedded default, ready to serve.
+pub struct Bundle {
+    listener: TcpListener,
+    accounts: accounts_api::Service,
+    chat: chat_gateway::Service,
+    stop: CancellationToken,
+}
+
+impl Bundle {
+    /// Creates the data directory and signing key if needed, migrates both databases, and
+    /// binds the listener.
+    pub async fn build(config: Config, stop: CancellationToken) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => signing_key::load_or_create(&config.data_dir)?,
+        };
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
+
+        let mut accounts_config = accounts_api::Config::with(config.sqlite_url("accounts.db")?, secret.clone());
+        accounts_config.rate_limits = config.rate_limits;
+        accounts_config.rotate_refresh_tokens = config.rotate_refresh_tokens;
+        accounts_config.replica_id = Some("carinfo".into());
+        let mut chat_config = chat_gateway::Config::with(config.sqlite_url("chat.db")?, secret);
+        chat_config.rate_limits = config.rate_limits;
+        chat_config.replica_id = Some("carinfo".into());
+
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        let accounts = accounts_api::Service::build(accounts_config, bus.clone()).await?;
+        let chat = chat_gateway::Service::build(chat_config, bus, stop.clone()).await?;
+        Ok(Self { listener, accounts, chat, stop })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// The accounts service, for the CLI and tests.
+    pub fn accounts(&self) -> &accounts_api::Service {
+        &self.accounts
+    }
+
+    /// Serves until the stop token is cancelled.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        // The owner projection subscribes before accounts' relay starts publishing: the
+        // in-process bus keeps nothing for late subscribers.
+        let chat_background = self.chat.start_background().await;
+        let accounts_background = self.accounts.spawn_background(self.stop.clone());
+        let ops = shared::http::ops::router(vec![self.accounts.readiness(), self.chat.readiness()]);
+        let router = shared::http::serve::with_standard_layers(
+            self.accounts
+                .router
+                .clone()
+                .merge(self.chat.router.clone())
+                .merge(ops)
+                .merge(crate::web::router()),
+        );
+        shared::http::serve::serve(self.listener, router, self.stop.clone()).await?;
+        chat_background.await?;
+        accounts_background.await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! The embedded default's configuration: one port, one data directory, everything else
+//! defaulted so `cargo run -p standalone` needs nothing.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use secrecy::SecretString;
+use shared::config::{DatabaseUrl, RateLimits};
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    Ok(SecretString::from(value.to_owned()))
+}
+
+/// `carinfo` configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to serve both services (and the web client) on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000")]
+    pub listen_addr: SocketAddr,
+    /// Where the SQLite files and the generated signing key live.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Signing key; generated once into the data directory when unset.
+    #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
+    pub jwt_secret: Option<SecretString>,
+    /// `off` switches every throttle and rate limit off.
+    #[arg(long, env = "RATE_LIMITS", default_value = "on")]
+    pub rate_limits: RateLimits,
+    /// Rotate refresh tokens on refresh.
+    #[arg(long, env = "ROTATE_REFRESH_TOKENS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub rotate_refresh_tokens: bool,
+}
+
+impl Config {
+    /// Defaults for a data directory (tests use a temporary one and port 0).
+    pub fn for_data_dir(data_dir: PathBuf) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            jwt_secret: None,
+            rate_limits: RateLimits::On,
+            rotate_refresh_tokens: false,
+        }
+    }
+
+    /// `sqlite://<data_dir>/<file>`.
+    pub fn sqlite_url(&self, file: &str) -> anyhow::Result<DatabaseUrl> {
+        Ok(format!("sqlite://{}", self.data_dir.join(file).display()).parse()?)
+    }
+}
