@@ -82,7 +82,7 @@ ensure_postgres() {
     fi
     if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
         local version
-        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        version="$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)"
         [[ -n "$version" ]] || die "no cluster under /etc/postgresql"
         if ((installed_now)); then
             # A fresh Debian cluster asks for a password on TCP that the postgres role does

@@ -33,7 +33,7 @@ export function wsUrl(path, query) {
   const u = new URL(path, location.href);
   u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
-  // Tests pin a gateway replica through the page URL; the ingress reads it from the socket URL.
+  // Tests pin a gateway replica with ?replica= on the page; only the socket carries it on.
   const replica = new URLSearchParams(location.search).get('replica');
   if (replica) u.searchParams.set('replica', replica);
   return u.href;

@@ -11,7 +11,7 @@ const VIEWS = ['login', 'inbox', 'room', 'prof'];
 
 // Tokens go to sessionStorage, not localStorage: they are bearer credentials for the whole
 // account, and the inbox is often opened on a shared or borrowed device. sessionStorage dies
-// with the tab and is never shared between tabs, so a forgotten tab is the only exposure.
+// with the tab, so closing it logs out; localStorage would keep the account open for good.
 const TOK = 'carinfo.tokens';
 let tokens = null;
 try { tokens = JSON.parse(sessionStorage.getItem(TOK)); } catch { /* storage blocked: log in each time */ }

@@ -23,7 +23,7 @@ pub struct IssueArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub count: u32,
     /// Write one QR code (SVG) per sticker and a `manifest.csv` here.
-    #[arg(long, requires = "url_template")]
+    #[arg(long)]
     pub qr_dir: Option<PathBuf>,
     /// The URL each QR code encodes; `{id}` is replaced by the sticker UUID.
     #[arg(long, default_value = "https://carinfopro.uz/u/{id}")]

@@ -27,7 +27,8 @@ impl Bundle {
         };
         let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
 
-        let mut accounts_config = accounts_api::Config::with(config.sqlite_url("accounts.db")?, secret.clone());
+        let mut accounts_config =
+            accounts_api::Config::with(config.sqlite_url("accounts.db")?, secret.clone());
         accounts_config.rate_limits = config.rate_limits;
         accounts_config.rotate_refresh_tokens = config.rotate_refresh_tokens;
         accounts_config.replica_id = Some("carinfo".into());
@@ -38,12 +39,20 @@ impl Bundle {
         let listener = TcpListener::bind(config.listen_addr).await?;
         let accounts = accounts_api::Service::build(accounts_config, bus.clone()).await?;
         let chat = chat_gateway::Service::build(chat_config, bus, stop.clone()).await?;
-        Ok(Self { listener, accounts, chat, stop })
+        Ok(Self {
+            listener,
+            accounts,
+            chat,
+            stop,
+        })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// The accounts service, for the CLI and tests.

@@ -5,7 +5,11 @@ use std::io::Write;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "carinfo", about = "CarInfo, all in one process (SQLite, no servers needed)", version)]
+#[command(
+    name = "carinfo",
+    about = "CarInfo, all in one process (SQLite, no servers needed)",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -33,13 +37,18 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let bundle = standalone::Bundle::build(cli.config.clone(), shared::http::serve::stop_on_signal()).await?;
+            let bundle = standalone::Bundle::build(
+                cli.config.clone(),
+                shared::http::serve::stop_on_signal(),
+            )
+            .await?;
             writeln!(out, "{}", standalone::banner(&cli.config, bundle.port()))?;
             drop(out);
             bundle.run_until_stopped().await
         }
         Command::Stickers(accounts_api::cli::StickersCommand::Issue(args)) => {
-            let store = accounts_api::store::connect(&cli.config.sqlite_url("accounts.db")?, 1).await?;
+            let store =
+                accounts_api::store::connect(&cli.config.sqlite_url("accounts.db")?, 1).await?;
             accounts_api::cli::issue_stickers(store.as_ref(), &args, &mut out).await?;
             Ok(())
         }

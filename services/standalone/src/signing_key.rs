@@ -19,7 +19,8 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SecretString> {
             return Ok(SecretString::from(existing.to_owned()));
         }
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let key = hex::encode(bytes);
@@ -27,7 +28,9 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SecretString> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
     file.write_all(key.as_bytes())?;
     Ok(SecretString::from(key))
 }
@@ -39,7 +42,8 @@ mod tests {
 
     #[test]
     fn the_key_is_created_once_and_reused() {
-        let dir = std::env::temp_dir().join(format!("carinfo-key-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("carinfo-key-{}", uuid::Uuid::new_v4().simple()));
         let first = load_or_create(&dir).unwrap();
         let second = load_or_create(&dir).unwrap();
         assert_eq!(first.expose_secret(), second.expose_secret());

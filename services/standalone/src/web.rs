@@ -29,7 +29,15 @@ fn serve(path: &str) -> Response {
                 Some("json") => "application/json",
                 _ => "application/octet-stream",
             };
-            (StatusCode::OK, [(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "no-cache")], file.data).into_response()
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, mime),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                file.data,
+            )
+                .into_response()
         }
         None => ApiError::NotFound.into_response(),
     }
@@ -41,7 +49,16 @@ pub fn router() -> Router {
         .route("/", get(|| async { Redirect::to("/app/") }))
         .route("/app", get(|| async { Redirect::to("/app/") }))
         .route("/app/", get(|| async { serve("app.html") }))
-        .route("/u/{id}", get(|Path(_id): Path<String>| async { serve("visitor.html") }))
-        .route("/u/{id}/", get(|Path(_id): Path<String>| async { serve("visitor.html") }))
-        .route("/static/{*path}", get(|Path(path): Path<String>| async move { serve(&format!("static/{path}")) }))
+        .route(
+            "/u/{id}",
+            get(|Path(_id): Path<String>| async { serve("visitor.html") }),
+        )
+        .route(
+            "/u/{id}/",
+            get(|Path(_id): Path<String>| async { serve("visitor.html") }),
+        )
+        .route(
+            "/static/{*path}",
+            get(|Path(path): Path<String>| async move { serve(&format!("static/{path}")) }),
+        )
 }

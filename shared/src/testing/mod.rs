@@ -10,6 +10,31 @@ use uuid::Uuid;
 
 use crate::config::{Backend, DatabaseUrl};
 
+/// Makes sure Postgres and NATS are up before a test needs them: when either port is closed,
+/// runs `deploy/ensure-backends.sh` (installs from Debian if missing, starts if stopped).
+/// A backend that still cannot be reached fails the test; nothing is skipped.
+pub fn ensure_backends() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let open = |port: u16| {
+            std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+                std::time::Duration::from_millis(500),
+            )
+            .is_ok()
+        };
+        if open(5432) && open(4222) {
+            return;
+        }
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/ensure-backends.sh");
+        let status = std::process::Command::new("bash").arg(script).status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "could not bring up Postgres and NATS with {script}: {status:?}"
+        );
+    });
+}
+
 /// Where the tests' Postgres server is (`TEST_POSTGRES_URL`).
 pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
@@ -18,6 +43,7 @@ pub fn postgres_admin_url() -> String {
 
 /// Where the tests' NATS server is (`TEST_NATS_URL`).
 pub fn nats_url() -> String {
+    ensure_backends();
     std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
 }
 
@@ -63,6 +89,7 @@ impl TestDatabase {
 
     /// A fresh Postgres database `t_<uuid>` on the test server.
     pub async fn postgres() -> Self {
+        ensure_backends();
         let name = format!("t_{}", Uuid::new_v4().simple());
         let admin = postgres_admin_url();
         let mut conn = PgConnection::connect(&admin)

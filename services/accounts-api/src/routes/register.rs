@@ -69,7 +69,10 @@ async fn add_stored_state_errors(
         .and_then(|v| v.as_str())
         .and_then(|s| PhoneNumber::parse(s).ok());
     if let Some(phone) = phone {
-        if state.store.find_user_by_phone(&phone).await?.is_some() {
+        // A repeated submission finds its own phone on its own sticker: that is the guide's
+        // "already registered" alone, not a second error.
+        let holder = state.store.find_user_by_phone(&phone).await?;
+        if holder.is_some_and(|holder| Some(holder.id) != user_id) {
             errors.add("phone_number", PHONE_TAKEN);
         }
     }

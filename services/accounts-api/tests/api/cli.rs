@@ -37,12 +37,20 @@ async fn stickers_issue_prints_exactly_n_uuids_that_can_then_be_registered(
     let stdout = String::from_utf8(output.stdout).expect("UTF-8");
     let ids: Vec<UserId> = stdout
         .lines()
-        .map(|line| line.parse().unwrap_or_else(|_| panic!("not a UUID: {line:?}")))
+        .map(|line| {
+            line.parse()
+                .unwrap_or_else(|_| panic!("not a UUID: {line:?}"))
+        })
         .collect();
     assert_eq!(ids.len(), 3, "{stdout}");
     assert_eq!(stdout, format!("{}\n{}\n{}\n", ids[0], ids[1], ids[2]));
     for id in &ids {
-        let user = app.store.find_user(*id).await.expect("store").expect("issued");
+        let user = app
+            .store
+            .find_user(*id)
+            .await
+            .expect("store")
+            .expect("issued");
         assert!(!user.is_registered);
     }
     let phone = unique_phone();
@@ -113,7 +121,12 @@ async fn stickers_issue_with_a_qr_dir_uses_the_default_url_template(
     // Act
     let output = issue(
         &app.database_url(),
-        &["--count", "1", "--qr-dir", dir.path().to_str().expect("UTF-8 path")],
+        &[
+            "--count",
+            "1",
+            "--qr-dir",
+            dir.path().to_str().expect("UTF-8 path"),
+        ],
     )
     .await;
 
@@ -166,12 +179,20 @@ async fn count_stickers(database_url: &str) -> i64 {
     const SQL: &str = "select count(*) from users";
     if database_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(database_url).await.expect("connect");
-        let count = sqlx::query_scalar(SQL).fetch_one(&pool).await.expect("count");
+        let count = sqlx::query_scalar(SQL)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
         pool.close().await;
         count
     } else {
-        let pool = sqlx::SqlitePool::connect(database_url).await.expect("connect");
-        let count = sqlx::query_scalar(SQL).fetch_one(&pool).await.expect("count");
+        let pool = sqlx::SqlitePool::connect(database_url)
+            .await
+            .expect("connect");
+        let count = sqlx::query_scalar(SQL)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
         pool.close().await;
         count
     }

@@ -103,7 +103,7 @@ async fn a_refused_change_publishes_no_event(
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
-    app.relay.publish_all().await.expect("outbox drained");
+    app.wait_for_empty_outbox().await;
     let mut events = app.subscribe(AccountEvent::ALL).await;
 
     // Act
@@ -135,7 +135,11 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     let app = spawn_app_with(Backend::Postgres, |c| c.nats_url = Some(nats_url.clone())).await;
     let sticker = app.sticker().await;
     let registered = app.register(&registration(sticker, &unique_phone())).await;
-    assert_eq!(registered.status().as_u16(), 201, "writes go on while NATS is down");
+    assert_eq!(
+        registered.status().as_u16(),
+        201,
+        "writes go on while NATS is down"
+    );
     assert_eq!(
         app.store.backlog().await.expect("backlog"),
         1,
@@ -165,7 +169,8 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     let (_, event) = AccountEvent::from_envelope(&delivery.envelope).expect("decodes");
     assert_eq!(event.snapshot().id, sticker);
     delivery.ack().await;
-    let duplicate = tokio::time::timeout(std::time::Duration::from_secs(2), deliveries.next()).await;
+    let duplicate =
+        tokio::time::timeout(std::time::Duration::from_secs(2), deliveries.next()).await;
     assert!(duplicate.is_err(), "published exactly once");
     assert_eq!(app.store.backlog().await.expect("backlog"), 0);
     drop(server);

@@ -217,6 +217,25 @@ impl TestApp {
         self.get(&format!("/user/{id}/")).await
     }
 
+    /// `GET /api/stickers/<id>/`.
+    pub async fn get_sticker(&self, id: &str) -> reqwest::Response {
+        self.get(&format!("/api/stickers/{id}/")).await
+    }
+
+    /// Publishes every committed event and waits until the outbox is empty, so a test can
+    /// subscribe knowing that nothing older is still on its way.
+    pub async fn wait_for_empty_outbox(&self) {
+        for _ in 0..500 {
+            // The background relay may hold a batch right now; then this finds nothing.
+            self.relay.publish_all().await.expect("outbox published");
+            if self.store.backlog().await.expect("backlog counted") == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the outbox did not drain");
+    }
+
     /// Issues one unregistered sticker, as the operator's CLI does.
     pub async fn sticker(&self) -> UserId {
         let id = UserId::new_random();

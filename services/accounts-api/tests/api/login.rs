@@ -201,7 +201,11 @@ async fn login_is_throttled_after_the_allowed_failures_even_with_the_right_passw
     let owner = TestOwner::registered(&app).await;
     let bystander = TestOwner::registered(&app).await;
     // Failures count per number, however it is spelled.
-    for spelling in [owner.phone.clone(), spaced(&owner.phone), owner.phone.clone()] {
+    for spelling in [
+        owner.phone.clone(),
+        spaced(&owner.phone),
+        owner.phone.clone(),
+    ] {
         let failed = app.login(&spelling, "wrong-password").await;
         assert_eq!(failed.status().as_u16(), 401);
     }
@@ -224,7 +228,11 @@ async fn login_is_throttled_after_the_allowed_failures_even_with_the_right_passw
         json!({"detail": format!("Request was throttled. Expected available in {retry_after} seconds.")})
     );
     let other = app.login(&bystander.phone, &bystander.password).await;
-    assert_eq!(other.status().as_u16(), 200, "other numbers are not throttled");
+    assert_eq!(
+        other.status().as_u16(),
+        200,
+        "other numbers are not throttled"
+    );
 }
 
 #[rstest]
@@ -235,7 +243,10 @@ async fn a_successful_login_clears_earlier_failures(
     // Arrange
     let app = spawn_app_with(backend, |c| c.login_failures_per_phone = 2).await;
     let owner = TestOwner::registered(&app).await;
-    assert_eq!(app.login(&owner.phone, "wrong").await.status().as_u16(), 401);
+    assert_eq!(
+        app.login(&owner.phone, "wrong").await.status().as_u16(),
+        401
+    );
     assert_eq!(
         app.login(&owner.phone, &owner.password)
             .await

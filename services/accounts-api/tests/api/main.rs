@@ -10,4 +10,5 @@ mod operations;
 mod profile;
 mod public_users;
 mod register;
+mod stickers;
 mod token_refresh;

@@ -323,7 +323,10 @@ async fn patch_profile_with_one_invalid_field_changes_nothing(
     // Assert
     assert_eq!(
         status_and_json(response).await,
-        (400, json!({"is_profile_public": ["Must be a valid boolean."]}))
+        (
+            400,
+            json!({"is_profile_public": ["Must be a valid boolean."]})
+        )
     );
     assert_eq!(profile_of(&app, &owner).await, before);
 }

@@ -29,8 +29,7 @@ async fn get_public_user_returns_the_public_object_without_is_profile_public(
     // Arrange
     let app = spawn_app(backend).await;
     let owner =
-        TestOwner::registered_with(&app, json!({"full_name": "Aziz", "car_model": "Cobalt"}))
-            .await;
+        TestOwner::registered_with(&app, json!({"full_name": "Aziz", "car_model": "Cobalt"})).await;
 
     // Act
     let response = app.get_public_user(&owner.id.to_string()).await;
@@ -145,7 +144,10 @@ async fn list_users_returns_public_registered_owners_in_registration_order(
         status_and_json(response).await,
         (
             200,
-            json!([public(&first, "First", ""), public(&second, "Second", "Damas")])
+            json!([
+                public(&first, "First", ""),
+                public(&second, "Second", "Damas")
+            ])
         )
     );
 }

@@ -6,8 +6,8 @@ use serde_json::json;
 use shared::{config::Backend, ids::UserId};
 
 use crate::helpers::{
-    bare_owner, body_json, registration, spaced, spawn_app, status_and_json, unique_phone,
-    TestApp, PASSWORD,
+    bare_owner, body_json, registration, spaced, spawn_app, status_and_json, unique_phone, TestApp,
+    PASSWORD,
 };
 
 const ALREADY_REGISTERED: &str = "User already registered. Please login.";
@@ -325,11 +325,7 @@ async fn register_returns_400_with_a_json_parse_error_for_malformed_json(
 
     // Act
     let response = app
-        .post_raw(
-            "/api/user/register/",
-            "application/json",
-            r#"{"user_id": "#,
-        )
+        .post_raw("/api/user/register/", "application/json", r#"{"user_id": "#)
         .await;
 
     // Assert
@@ -457,8 +453,7 @@ async fn concurrent_registrations_of_one_sticker_give_exactly_one_201(
         .collect();
 
     // Act
-    let responses =
-        futures::future::join_all(bodies.iter().map(|body| app.register(body))).await;
+    let responses = futures::future::join_all(bodies.iter().map(|body| app.register(body))).await;
 
     // Assert
     let mut created = 0;

@@ -76,13 +76,20 @@ async fn concurrent_refreshes_of_one_token_succeed_once_when_rotation_is_on(
     let owner = TestOwner::registered(&app).await;
 
     // Act
-    let responses =
-        futures::future::join_all((0..6).map(|_| app.refresh(&owner.refresh))).await;
+    let responses = futures::future::join_all((0..6).map(|_| app.refresh(&owner.refresh))).await;
 
     // Assert
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
 }
 
 #[rstest]

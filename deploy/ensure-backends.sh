@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Makes sure the real backends the test suite and the cluster use are there and running on
+# loopback: PostgreSQL on 127.0.0.1:5432 (trust for local TCP) and NATS with JetStream on
+# 127.0.0.1:4222. Installs them from Debian when missing, starts them when stopped.
+# Safe to run concurrently: one run at a time holds the lock.
+set -euo pipefail
+
+lock=/tmp/carinfo-ensure-backends.lock
+exec 9>"$lock"
+flock 9
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for_port() {
+  for _ in $(seq 1 60); do
+    port_open "$1" && return 0
+    sleep 0.5
+  done
+  echo "port $1 did not open" >&2
+  return 1
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+}
+
+# PostgreSQL
+if ! port_open 5432; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    apt_install postgresql
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    # Local TCP connections are trusted, as on the development machines; nothing listens
+    # beyond loopback.
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  fi
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_for_port 5432
+fi
+
+# NATS with JetStream
+if ! port_open 4222; then
+  if [ ! -x /usr/sbin/nats-server ]; then
+    apt_install nats-server
+  fi
+  as_root mkdir -p /var/lib/nats-server
+  as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
+    -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+  wait_for_port 4222
+fi
+
+echo "backends ready: postgres 127.0.0.1:5432, nats 127.0.0.1:4222"

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# Checks everything in deploy/ that can be checked without a cluster, a Docker daemon or a
+# cargo build: YAML syntax, Kubernetes schemas (strict), the kustomization, the compose
+# file against the compose-spec schema, the nginx config (nginx -t plus a smoke test
+# against stub upstreams), the shell scripts, and that the route table is the same in
+# nginx and in the Ingress. Exits non-zero if anything fails.
+#
+# Python tools live in a venv under target/validate-venv (pinned, reinstalled only when the
+# pins change); nginx and shellcheck come from Debian packages when missing.
+set -uo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+deploy="$repo/deploy"
+venv="${VALIDATE_VENV:-$repo/target/validate-venv}"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# Pinned so a new release of a schema bundle cannot turn a green run red on its own.
+PY_REQUIREMENTS=(PyYAML==6.0.3 kubernetes-validate==1.37.0 check-jsonschema==0.39.0)
+
+passed=0
+failed=0
+failed_names=()
+log_dir="$(mktemp -d)"
+trap 'rm -rf "$log_dir"' EXIT
+
+# check NAME COMMAND...: runs COMMAND, shows its output only when it fails.
+check() {
+    local name="$1" out="$log_dir/out"
+    shift
+    if "$@" >"$out" 2>&1; then
+        passed=$((passed + 1))
+        printf 'ok    %s\n' "$name"
+    else
+        failed=$((failed + 1))
+        failed_names+=("$name")
+        printf 'FAIL  %s\n' "$name"
+        sed 's/^/      /' "$out"
+    fi
+}
+
+apt_install() {
+    [[ $EUID -eq 0 ]] || { echo "$* missing; installing it needs root" >&2; return 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@" \
+        || { apt-get -o DPkg::Lock::Timeout=600 update \
+             && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@"; }
+}
+
+setup_venv() {
+    local stamp="$venv/.requirements"
+    if [[ ! -x "$venv/bin/python" ]]; then
+        python3 -m venv "$venv" || return 1
+    fi
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "${PY_REQUIREMENTS[*]}" ]]; then
+        "$venv/bin/pip" install --disable-pip-version-check -q "${PY_REQUIREMENTS[@]}" || return 1
+        printf '%s' "${PY_REQUIREMENTS[*]}" >"$stamp"
+    fi
+}
+
+setup_debian_tools() {
+    command -v nginx >/dev/null || apt_install nginx || return 1
+    command -v shellcheck >/dev/null || apt_install shellcheck || return 1
+}
+
+# Files this directory owns; deploy/web/ (including its own node_modules) is checked by
+# its own tests.
+yaml_files() {
+    find "$deploy" -path "$deploy/web" -prune -o \( -name '*.yaml' -o -name '*.yml' \) -type f -print | sort
+}
+
+k8s_manifests() {
+    find "$deploy/k8s" -name '*.yaml' ! -name kustomization.yaml -type f | sort
+}
+
+check_yaml_parses() {
+    local files
+    mapfile -t files < <(yaml_files)
+    ((${#files[@]} > 0)) || { echo "no YAML files found"; return 1; }
+    "$venv/bin/python" - "${files[@]}" <<'EOF'
+import sys, yaml
+bad = 0
+for path in sys.argv[1:]:
+    try:
+        with open(path) as f:
+            docs = [d for d in yaml.safe_load_all(f) if d is not None]
+        if not docs:
+            raise ValueError("no documents")
+        print(f"{path}: {len(docs)} document(s)")
+    except Exception as e:
+        bad += 1
+        print(f"{path}: {e}")
+sys.exit(1 if bad else 0)
+EOF
+}
+
+check_k8s_schemas() {
+    local files
+    mapfile -t files < <(k8s_manifests)
+    "$venv/bin/kubernetes-validate" --strict --quiet "${files[@]}"
+}
+
+# Every manifest is listed in kustomization.yaml and every listed file exists, so
+# `kubectl apply -k` deploys exactly what was validated.
+check_kustomization_lists_manifests() {
+    "$venv/bin/python" - "$deploy/k8s" <<'EOF'
+import os, sys, yaml
+root = sys.argv[1]
+k = yaml.safe_load(open(os.path.join(root, "kustomization.yaml")))
+listed = set(k.get("resources", []))
+present = {f for f in os.listdir(root) if f.endswith(".yaml") and f != "kustomization.yaml"}
+missing = sorted(listed - present)
+unlisted = sorted(present - listed)
+for f in missing:
+    print(f"listed but missing: {f}")
+for f in unlisted:
+    print(f"not listed in kustomization.yaml: {f}")
+sys.exit(1 if missing or unlisted else 0)
+EOF
+}
+
+check_kustomize_build() {
+    local out="$log_dir/kustomized.yaml"
+    kubectl kustomize "$deploy/k8s" >"$out" && "$venv/bin/kubernetes-validate" --strict --quiet "$out"
+}
+
+check_compose_schema() {
+    "$venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$deploy/compose.yaml"
+}
+
+# The schema cannot see the filesystem: every Dockerfile, env file and mounted file that
+# compose.yaml names must exist.
+check_compose_references() {
+    "$venv/bin/python" - "$deploy/compose.yaml" <<'EOF'
+import os, sys, yaml
+path = sys.argv[1]
+base = os.path.dirname(path)
+doc = yaml.safe_load(open(path))
+missing = []
+for name, svc in doc.get("services", {}).items():
+    build = svc.get("build")
+    if isinstance(build, dict):
+        ctx = os.path.normpath(os.path.join(base, build.get("context", ".")))
+        dockerfile = os.path.join(ctx, build.get("dockerfile", "Dockerfile"))
+        if not os.path.isfile(dockerfile):
+            missing.append(f"{name}: {dockerfile}")
+    env_files = svc.get("env_file", [])
+    for entry in [env_files] if isinstance(env_files, (str, dict)) else env_files:
+        entry = {"path": entry} if isinstance(entry, str) else entry
+        if entry.get("required", True) and not os.path.isfile(os.path.join(base, entry["path"])):
+            missing.append(f"{name}: env_file {entry['path']}")
+    for volume in svc.get("volumes", []):
+        source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source", "")
+        if source.startswith((".", "/")) and not os.path.exists(os.path.join(base, source)):
+            missing.append(f"{name}: volume source {source}")
+for m in missing:
+    print("missing:", m)
+sys.exit(1 if missing else 0)
+EOF
+}
+
+check_nginx_syntax() {
+    local rt="$log_dir/nginx"
+    mkdir -p "$rt/logs" "$rt/tmp" "$rt/web"
+    "$deploy/nginx/render.sh" "$rt/nginx.conf" \
+        LISTEN_PORT=127.0.0.1:8080 \
+        ACCOUNTS_UPSTREAM=127.0.0.1:18001 \
+        GATEWAY_A_UPSTREAM=127.0.0.1:18002 \
+        GATEWAY_B_UPSTREAM=127.0.0.1:18003 \
+        WEB_ROOT="$deploy/web" \
+        RUNTIME_DIR="$rt" \
+        && nginx -t -p "$rt" -c "$rt/nginx.conf" -e "$rt/logs/error.log"
+}
+
+check_nginx_smoke() {
+    "$venv/bin/python" "$deploy/nginx/smoke_test.py"
+}
+
+# The pages the ingress routes to; a missing one would turn /u/<uuid> into a 404.
+check_web_root() {
+    local f missing=0
+    for f in visitor.html app.html static; do
+        [[ -e "$deploy/web/$f" ]] || { echo "deploy/web/$f is missing"; missing=1; }
+    done
+    return "$missing"
+}
+
+# nginx (compose, cluster.sh) and the Ingress (Kubernetes) must route the same paths.
+check_route_table() {
+    "$venv/bin/python" - "$deploy/nginx/carinfo.conf.template" "$deploy/k8s/ingress.yaml" <<'EOF'
+import re, sys, yaml
+template = open(sys.argv[1]).read()
+ingress = list(yaml.safe_load_all(open(sys.argv[2])))
+routes = {
+    "accounts-api": ["/api/user/", "/api/login/", "/api/token/", "/api/profile/", "/api/users/",
+                     "/user/", "/api/schema/", "/api/docs/", "/api/redoc/"],
+    "chat-gateway": ["/api/chat/", "/ws/", "/back/ws/"],
+    "web": ["/u/", "/app/", "/static/"],
+}
+nginx_upstream = {"accounts-api": "http://accounts_api", "chat-gateway": "http://$gateway", "web": "root @WEB_ROOT@"}
+k8s = {}
+for doc in ingress:
+    for rule in doc["spec"]["rules"]:
+        for p in rule["http"]["paths"]:
+            k8s[p["path"]] = p["backend"]["service"]["name"]
+def location_body(path):
+    m = re.search(r"location\s+" + re.escape(path) + r"\s*\{", template)
+    if not m:
+        return None
+    depth, i = 1, m.end()
+    while depth:
+        depth += {"{": 1, "}": -1}.get(template[i], 0)
+        i += 1
+    return template[m.end():i - 1]
+errors = []
+for service, paths in routes.items():
+    for path in paths:
+        body = location_body(path)
+        if body is None or nginx_upstream[service] not in body:
+            errors.append(f"nginx: {path} does not go to {service}")
+        if k8s.get(path) != service:
+            errors.append(f"ingress: {path} goes to {k8s.get(path)}, expected {service}")
+back = [p for p in k8s if p.startswith('/back/(')]
+if len(back) != 2:
+    errors.append(f"ingress: expected two /back rewrite paths, found {back}")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
+check_shell_scripts() {
+    local scripts=("$deploy/cluster.sh" "$deploy/validate.sh" "$deploy/nginx/render.sh")
+    local s
+    for s in "${scripts[@]}"; do
+        bash -n "$s" || return 1
+    done
+    shellcheck -x "${scripts[@]}"
+}
+
+check_dockerfiles() {
+    "$venv/bin/python" - "$repo" <<'EOF'
+import os, re, sys
+repo = sys.argv[1]
+errors = []
+for svc in ("accounts-api", "chat-gateway"):
+    text = open(os.path.join(repo, "deploy/docker", f"{svc}.Dockerfile")).read()
+    if f"cargo build --release --locked -p {svc}" not in text:
+        errors.append(f"{svc}: does not build with `cargo build --release --locked -p {svc}`")
+    for needle in ("FROM rust:1-bookworm", "FROM debian:bookworm-slim", "HEALTHCHECK", "EXPOSE"):
+        if needle not in text:
+            errors.append(f"{svc}: no {needle}")
+for name in ("accounts-api", "chat-gateway", "nginx"):
+    text = open(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile")).read()
+    users = re.findall(r"^USER\s+(\S+)", text, re.M)
+    if not users or users[-1].split(":")[0] in ("0", "root"):
+        errors.append(f"{name}: the final stage must run as a non-root USER")
+    for src in re.findall(r"^COPY\s+(?!--from)(\S+)\s", text, re.M):
+        if src != "." and not os.path.exists(os.path.join(repo, src)):
+            errors.append(f"{name}: COPY source {src} does not exist")
+    if not os.path.isfile(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile.dockerignore")):
+        errors.append(f"{name}: no {name}.Dockerfile.dockerignore (the context would include target/)")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
+echo "== tools"
+check "python venv ($venv)" setup_venv
+check "nginx and shellcheck (Debian packages)" setup_debian_tools
+
+echo "== checks"
+if [[ -x "$venv/bin/python" ]]; then
+    check "YAML parses (deploy/**/*.yaml)" check_yaml_parses
+    check "Kubernetes manifests: kubernetes-validate --strict" check_k8s_schemas
+    check "kustomization.yaml lists every manifest" check_kustomization_lists_manifests
+    if command -v kubectl >/dev/null; then
+        check "kubectl kustomize deploy/k8s builds and validates" check_kustomize_build
+    else
+        echo "skip  kubectl kustomize (kubectl not installed)"
+    fi
+    check "compose.yaml: compose-spec schema" check_compose_schema
+    check "compose.yaml: referenced files exist" check_compose_references
+    check "route table: nginx template and Ingress agree" check_route_table
+    check "Dockerfiles: build command, non-root user, context filters" check_dockerfiles
+fi
+if command -v nginx >/dev/null; then
+    check "nginx -t on the rendered template" check_nginx_syntax
+    [[ -x "$venv/bin/python" ]] && check "nginx smoke test (routing, pinning, WebSocket, JSON errors, logs)" check_nginx_smoke
+fi
+check "deploy/web has the pages the ingress serves" check_web_root
+command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
+
+echo
+if ((failed > 0)); then
+    printf 'failed: %s\n' "${failed_names[@]}"
+fi
+echo "validate: $passed passed, $failed failed"
+((failed == 0))

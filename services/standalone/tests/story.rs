@@ -1,0 +1,331 @@
+//! The embedded default end to end, through its public interfaces only: the `carinfo` CLI
+//! issues a sticker, HTTP registers and logs in, a visitor and the owner chat over WebSockets,
+//! and the history, web client, docs and metrics are served from the same port.
+
+use std::{process::Command, time::Duration};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::{connect_async, tungstenite::Message};
+use tokio_util::sync::CancellationToken;
+
+struct Running {
+    base: String,
+    ws_base: String,
+    stop: CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn start(data_dir: &std::path::Path) -> Running {
+    let stop = CancellationToken::new();
+    let bundle = standalone::Bundle::build(
+        standalone::Config::for_data_dir(data_dir.to_path_buf()),
+        stop.clone(),
+    )
+    .await
+    .expect("bundle builds");
+    let port = bundle.port();
+    let handle = tokio::spawn(bundle.run_until_stopped());
+    Running {
+        base: format!("http://127.0.0.1:{port}"),
+        ws_base: format!("ws://127.0.0.1:{port}"),
+        stop,
+        handle,
+    }
+}
+
+impl Running {
+    async fn shut_down(self) {
+        self.stop.cancel();
+        self.handle.await.expect("joined").expect("clean shutdown");
+    }
+}
+
+fn issue_sticker(data_dir: &std::path::Path) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_carinfo"))
+        .args(["stickers", "issue", "--count", "1"])
+        .env("DATA_DIR", data_dir)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("carinfo runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the id on stdout: {stdout:?}");
+    lines[0].to_owned()
+}
+
+async fn next_json(
+    socket: &mut (impl StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin),
+) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("frame ok");
+        if let Message::Text(text) = frame {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_visitor_and_an_owner_chat_on_the_embedded_default() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path()).await;
+    let sticker = issue_sticker(data.path());
+    let http = reqwest::Client::new();
+
+    // Act: the owner activates the sticker and logs in.
+    let registered = http
+        .post(format!("{}/api/user/register/", app.base))
+        .json(&json!({"user_id": sticker, "phone_number": "+998 90 111 22 33", "password": "secret123", "car_model": "Cobalt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: Value = http
+        .post(format!("{}/api/login/", app.base))
+        .json(&json!({"phone_number": "+998901112233", "password": "secret123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["tokens"]["access"].as_str().unwrap().to_owned();
+
+    // A visitor starts a chat (the owner projection is fed through the in-process bus).
+    let mut started = None;
+    for _ in 0..50 {
+        let response = http
+            .post(format!("{}/api/chat/start/", app.base))
+            .json(&json!({"user_id": sticker, "visitor_name": "Neighbour"}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 201 {
+            started = Some(response.json::<Value>().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let started = started.expect("chat starts once the owner is projected");
+    let room = started["room_id"].as_str().unwrap();
+    let visitor_token = started["visitor_token"].as_str().unwrap();
+    assert_eq!(started["ws_path"], format!("/ws/chat/{room}/"));
+
+    let (mut visitor, _) = connect_async(format!(
+        "{}/ws/chat/{room}/?visitor={visitor_token}",
+        app.ws_base
+    ))
+    .await
+    .unwrap();
+    let (mut owner, _) = connect_async(format!(
+        "{}/back/ws/chat/{room}/?token={access}",
+        app.ws_base
+    ))
+    .await
+    .unwrap();
+    visitor
+        .send(Message::text(r#"{"message":"Salom"}"#))
+        .await
+        .unwrap();
+    let at_visitor = next_json(&mut visitor).await;
+    let at_owner = next_json(&mut owner).await;
+    owner
+        .send(Message::text(r#"{"message":"Coming"}"#))
+        .await
+        .unwrap();
+    let reply_at_visitor = next_json(&mut visitor).await;
+
+    // Assert
+    assert_eq!(at_visitor, at_owner);
+    assert_eq!(at_owner["sender_type"], "visitor");
+    assert_eq!(at_owner["message"], "Salom");
+    assert_eq!(reply_at_visitor["sender_type"], "owner");
+    let history: Value = http
+        .get(format!(
+            "{}/api/chat/rooms/{room}/messages/?visitor={visitor_token}",
+            app.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history[0]["id"], at_owner["id"]);
+    assert_eq!(history[0]["content"], "Salom");
+    assert_eq!(history[1]["content"], "Coming");
+    let rooms: Value = http
+        .get(format!("{}/api/chat/rooms/", app.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rooms[0]["id"], room);
+    assert_eq!(rooms[0]["visitor_name"], "Neighbour");
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_signing_key_and_data_survive_a_restart() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let sticker = issue_sticker(data.path());
+    let http = reqwest::Client::new();
+    let app = start(data.path()).await;
+    let registered = http
+        .post(format!("{}/api/user/register/", app.base))
+        .json(
+            &json!({"user_id": sticker, "phone_number": "+998901234500", "password": "secret123"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 201);
+    let login: Value = http
+        .post(format!("{}/api/login/", app.base))
+        .json(&json!({"phone_number": "+998901234500", "password": "secret123"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.shut_down().await;
+
+    // Act
+    let app = start(data.path()).await;
+    let profile = http
+        .get(format!("{}/api/profile/", app.base))
+        .bearer_auth(login["tokens"]["access"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(profile.status(), 200);
+    assert_eq!(profile.json::<Value>().await.unwrap()["id"], sticker);
+    assert!(data.path().join("jwt_secret").exists());
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_web_client_docs_and_operations_are_served() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path()).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", app.base)).send();
+
+    // Act + Assert
+    for (path, needle) in [
+        ("/u/7f0c0b8e-8a3e-4c55-9d4b-0f5a3c1d2e3f", "<html"),
+        ("/app/", "<html"),
+        ("/api/docs/", "swagger"),
+        ("/api/redoc/", "redoc"),
+        ("/healthz", "ok"),
+        ("/readyz", "ready"),
+    ] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.to_lowercase().contains(needle), "{path}");
+        assert!(
+            !body.contains("cdn.") && !body.contains("unpkg.com"),
+            "{path} must not load from a CDN"
+        );
+    }
+    let schema: Value = get("/api/schema/").await.unwrap().json().await.unwrap();
+    for path in [
+        "/api/user/register/",
+        "/api/login/",
+        "/api/token/refresh/",
+        "/api/profile/",
+        "/api/users/",
+        "/user/{user_id}/",
+        "/api/chat/start/",
+        "/api/chat/rooms/",
+        "/api/chat/rooms/{room_id}/messages/",
+        "/ws/chat/{room_id}/",
+    ] {
+        assert!(schema["paths"].get(path).is_some(), "{path} documented");
+    }
+    let unknown = get("/nope").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap(),
+        json!({"detail": "Not found."})
+    );
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn metrics_move_when_traffic_flows() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path()).await;
+    let http = reqwest::Client::new();
+    let count = |text: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("http_requests_total") && l.contains("route=\"/api/users/\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let before = count(
+        &http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+
+    // Act
+    for _ in 0..3 {
+        http.get(format!("{}/api/users/", app.base))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Assert
+    let after_text = http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(count(&after_text) >= before + 3.0, "{after_text}");
+    assert!(after_text.contains("http_request_duration_seconds"));
+    app.shut_down().await;
+}
+
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap();
+    let generated = standalone::openapi::merged_json().unwrap();
+    assert!(
+        committed == generated,
+        "docs/openapi.json is stale: run `cargo run -p standalone -- print-openapi > docs/openapi.json`"
+    );
+}
