@@ -45,8 +45,10 @@ WEB_ROOT="$(abspath "$WEB_ROOT")"
 # root shell in a container may not have on PATH.
 export PATH="$PATH:/usr/sbin:/sbin"
 
-# name:binary-name, in start order; stop walks it backwards.
+# name:binary-name. Stopping goes services first: the gateways' 1001 close frames still
+# reach clients through nginx, which then has nothing left to drain.
 PROCESSES=(accounts-api:accounts-api gateway-a:chat-gateway gateway-b:chat-gateway nginx:nginx)
+STOP_ORDER=(gateway-b:chat-gateway gateway-a:chat-gateway accounts-api:accounts-api nginx:nginx)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
@@ -208,9 +210,8 @@ render_nginx() {
 }
 
 stop() {
-    local i entry name binary pid signal
-    for ((i = ${#PROCESSES[@]} - 1; i >= 0; i--)); do
-        entry="${PROCESSES[$i]}"
+    local entry name binary pid signal
+    for entry in "${STOP_ORDER[@]}"; do
         name="${entry%%:*}"
         binary="${entry#*:}"
         if pid="$(pid_of "$name" "$binary")"; then
@@ -223,7 +224,13 @@ stop() {
             while kill -0 "$pid" 2>/dev/null && ((SECONDS - start < 20)); do sleep 0.2; done
             if kill -0 "$pid" 2>/dev/null; then
                 log "$name did not stop within 20s; killing it"
-                kill -KILL "$pid" 2>/dev/null || true
+                if [[ "$name" == nginx ]]; then
+                    # The daemonised master leads its own process group; killing only the
+                    # master would leave its workers serving.
+                    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+                else
+                    kill -KILL "$pid" 2>/dev/null || true
+                fi
             fi
         fi
         rm -f "$RUNTIME_DIR/$name.pid"

@@ -45,6 +45,17 @@ async fn login_returns_tokens_and_the_owner_object(
         .verify(refresh, TokenType::Refresh)
         .expect("a refresh token");
     assert_eq!(refresh_claims.user_id, owner.id.to_string());
+    assert_eq!(
+        refresh_claims.exp - refresh_claims.iat,
+        app.config.refresh_token_lifetime_secs
+    );
+    let access_claims = verifier
+        .verify(access, TokenType::Access)
+        .expect("an access token");
+    assert_eq!(
+        access_claims.exp - access_claims.iat,
+        app.config.access_token_lifetime_secs
+    );
     assert_eq!(app.get_profile(access).await.status().as_u16(), 200);
 }
 

@@ -1,5 +1,9 @@
 //! accounts-api's integration tests: the real app on port 0, real Postgres + NATS and SQLite +
 //! in-process bus, one module per endpoint group of the guide.
+#![expect(
+    clippy::expect_used,
+    reason = "helpers outside #[test] functions fail the test loudly, as the tests themselves do"
+)]
 
 mod cli;
 mod events;

@@ -1,13 +1,14 @@
 //! `POST /api/user/register/`: sticker activation, every refusal in the guide's wording, and
 //! that a refused registration changes nothing.
 
+use accounts_api::Config;
 use rstest::rstest;
 use serde_json::json;
 use shared::{config::Backend, ids::UserId};
 
 use crate::helpers::{
-    bare_owner, body_json, registration, spaced, spawn_app, status_and_json, unique_phone, TestApp,
-    PASSWORD,
+    bare_owner, body_json, registration, spaced, spawn_app, spawn_app_with, status_and_json,
+    unique_phone, TestApp, PASSWORD,
 };
 
 const ALREADY_REGISTERED: &str = "User already registered. Please login.";
@@ -445,8 +446,9 @@ async fn register_without_the_trailing_slash_reaches_the_same_handler(
 async fn concurrent_registrations_of_one_sticker_give_exactly_one_201(
     #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
 ) {
-    // Arrange
-    let app = spawn_app(backend).await;
+    // Arrange: at production argon2 cost every request is still hashing when the others pass the
+    // up-front checks, so the store's own guard is what decides.
+    let app = spawn_app_with(backend, production_argon2).await;
     let sticker = app.sticker().await;
     let bodies: Vec<_> = (0..8)
         .map(|_| registration(sticker, &unique_phone()))
@@ -470,6 +472,49 @@ async fn concurrent_registrations_of_one_sticker_give_exactly_one_201(
         }
     }
     assert_eq!(created, 1);
+}
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_with_one_phone_number_give_exactly_one_201(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange: at production argon2 cost every request is still hashing when the others pass the
+    // up-front checks, so the store's own guard is what decides.
+    let app = spawn_app_with(backend, production_argon2).await;
+    let phone = unique_phone();
+    let mut bodies = Vec::new();
+    for _ in 0..6 {
+        bodies.push(registration(app.sticker().await, &phone));
+    }
+
+    // Act
+    let responses = futures::future::join_all(bodies.iter().map(|body| app.register(body))).await;
+
+    // Assert
+    let mut created = 0;
+    for response in responses {
+        match status_and_json(response).await {
+            (201, body) => {
+                created += 1;
+                assert_eq!(body["phone_number"], phone);
+            }
+            (status, body) => assert_eq!(
+                (status, body),
+                (
+                    400,
+                    json!({"phone_number": ["user with this phone number already exists."]})
+                )
+            ),
+        }
+    }
+    assert_eq!(created, 1);
+}
+
+fn production_argon2(config: &mut Config) {
+    let defaults = Config::with(config.database_url.clone(), "unused".to_owned().into());
+    config.argon2_memory_kib = defaults.argon2_memory_kib;
+    config.argon2_iterations = defaults.argon2_iterations;
 }
 
 /// The sticker can still be registered: not public, and no login works for it.

@@ -1,0 +1,10 @@
+mod account_events;
+mod chat_start;
+mod events;
+mod helpers;
+mod messages;
+mod nats_outage;
+mod operations;
+mod rooms;
+mod two_replicas;
+mod websocket;

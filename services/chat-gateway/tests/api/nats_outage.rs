@@ -1,0 +1,122 @@
+//! NATS going away mid-conversation: messages are still committed and delivered to sockets on
+//! the same replica; once NATS is back, the other replica's sockets receive every one of them
+//! and the stream holds each event exactly once. The test runs its own `nats-server`.
+
+use std::{collections::HashSet, sync::Arc, time::Duration};
+
+use secrecy::SecretString;
+use serde_json::Value;
+use shared::{
+    config::Backend,
+    testing::{unique_prefix, TestDatabase},
+};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{
+    chat_stream_events, eventually, spawn_replica, tally, OwnNatsServer, Placement, TestApp, WsClient,
+};
+
+async fn replica(db: &Arc<TestDatabase>, nats: &OwnNatsServer, prefix: &str, secret: &SecretString, name: &str) -> TestApp {
+    spawn_replica(
+        Placement {
+            db: db.clone(),
+            nats: Some((nats.url(), prefix.to_owned())),
+            secret: secret.clone(),
+            replica_id: Some(name.to_owned()),
+        },
+        |_| {},
+    )
+    .await
+}
+
+/// Reads `socket` until every id in `wanted` has arrived (duplicates allowed, as after a
+/// reconnect); returns the ids seen.
+async fn receive_all(socket: &mut WsClient, wanted: &HashSet<String>, within: Duration) -> HashSet<String> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut seen = HashSet::new();
+    while !wanted.is_subset(&seen) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match socket.next_frame(left).await {
+            Some(Ok(Message::Text(text))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                seen.insert(frame["id"].as_str().expect("a message frame").to_owned());
+            }
+            other => panic!("missing {:?}; socket gave {other:?}", wanted.difference(&seen).collect::<Vec<_>>()),
+        }
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_returns() {
+    // Arrange
+    let mut nats = OwnNatsServer::start().await;
+    let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let prefix = unique_prefix();
+    let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
+    let a = replica(&db, &nats, &prefix, &secret, "replica-a").await;
+    let b = replica(&db, &nats, &prefix, &secret, "replica-b").await;
+    let owner = crate::helpers::TestOwner::registered(&a).await;
+    let chat = a.start_chat_with(&owner).await;
+    let mut visitor = a.open_ws(&chat.room_id, &chat.visitor()).await;
+    let mut owner_socket = b.open_ws(&chat.room_id, &owner.auth()).await;
+    visitor.send_message("NATS ishlayapti").await;
+    let before = visitor.next_json().await;
+    assert_eq!(owner_socket.next_json().await, before);
+
+    // Act: NATS dies mid-conversation; both sides keep writing.
+    nats.kill();
+    let mut from_visitor = Vec::new();
+    for text in ["NATS yo'q 1", "NATS yo'q 2", "NATS yo'q 3"] {
+        visitor.send_message(text).await;
+        let frame = visitor.next_json().await;
+        assert_eq!(frame["message"], text, "committed and delivered on the same replica");
+        from_visitor.push(frame);
+    }
+    owner_socket.send_message("Eshitdim").await;
+    let from_owner = owner_socket.next_json().await;
+    assert_eq!(from_owner["message"], "Eshitdim");
+    let during_outage = a.start_chat_with(&owner).await;
+    nats.restart().await;
+
+    // Assert: the other replica's sockets get everything sent during the outage.
+    let wanted: HashSet<String> = from_visitor.iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    let at_owner = receive_all(&mut owner_socket, &wanted, Duration::from_secs(60)).await;
+    assert!(!at_owner.contains(before["id"].as_str().unwrap()), "nothing old is replayed");
+    let wanted_by_visitor: HashSet<String> = [from_owner["id"].as_str().unwrap().to_owned()].into();
+    receive_all(&mut visitor, &wanted_by_visitor, Duration::from_secs(60)).await;
+
+    // Every committed message is in the history, in order.
+    let history = b.history(&chat.room_id, &owner.auth()).await;
+    let history_ids: Vec<&str> = history.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    let mut all_ids = vec![before["id"].as_str().unwrap()];
+    all_ids.extend(from_visitor.iter().map(|f| f["id"].as_str().unwrap()));
+    all_ids.push(from_owner["id"].as_str().unwrap());
+    assert_eq!(history_ids, all_ids);
+
+    // A JetStream consumer sees each event exactly once.
+    eventually("both outboxes are drained", || async {
+        let a_left = a.state.store.backlog().await.ok()?;
+        let b_left = b.state.store.backlog().await.ok()?;
+        (a_left == 0 && b_left == 0).then_some(())
+    })
+    .await;
+    let events = chat_stream_events(&nats.url(), &prefix).await;
+    let message_ids = tally(
+        events
+            .iter()
+            .filter(|e| e.subject == format!("chat.rooms.{}.messages", chat.room_id))
+            .map(|e| e.msg_id.as_deref().expect("Nats-Msg-Id")),
+    );
+    for id in &all_ids {
+        assert_eq!(message_ids.get(*id), Some(&1), "message {id} once in the stream: {message_ids:?}");
+    }
+    assert_eq!(message_ids.len(), all_ids.len());
+    let created = events
+        .iter()
+        .filter(|e| e.subject == format!("chat.rooms.{}.created", during_outage.room_id))
+        .count();
+    assert_eq!(created, 1, "the room opened during the outage is announced once");
+
+    nats.kill();
+}

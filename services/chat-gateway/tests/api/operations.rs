@@ -1,0 +1,107 @@
+//! What operators and probes use: `/healthz`, `/readyz` (database and NATS reachable),
+//! `/metrics`, and JSON answers for paths that do not exist.
+
+use std::sync::Arc;
+
+use rstest::rstest;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use shared::{
+    config::Backend,
+    testing::{unique_prefix, TestDatabase},
+};
+
+use crate::helpers::{eventually, spawn_app, spawn_replica, OwnNatsServer, Placement};
+
+#[rstest]
+#[tokio::test]
+async fn healthz_returns_200(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+
+    // Act
+    let response = app.get("/healthz").await;
+
+    // Assert
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+}
+
+#[rstest]
+#[tokio::test]
+async fn readyz_returns_200_when_the_database_and_the_bus_are_reachable(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange
+    let app = spawn_app(backend).await;
+
+    // Act
+    let response = app.get("/readyz").await;
+
+    // Assert
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ready"}));
+}
+
+#[tokio::test]
+async fn readyz_returns_503_while_nats_is_down_and_200_once_it_is_back() {
+    // Arrange
+    let mut nats = OwnNatsServer::start().await;
+    let app = spawn_replica(
+        Placement {
+            db: Arc::new(TestDatabase::create(Backend::Postgres).await),
+            nats: Some((nats.url(), unique_prefix())),
+            secret: SecretString::from("readiness".to_owned()),
+            replica_id: None,
+        },
+        |_| {},
+    )
+    .await;
+
+    // Act
+    nats.kill();
+    let down = eventually("readyz notices", || async {
+        let response = app.get("/readyz").await;
+        (response.status() == 503).then_some(response)
+    })
+    .await;
+    let body: Value = down.json().await.unwrap();
+    nats.restart().await;
+
+    // Assert
+    assert_eq!(body["status"], "unavailable");
+    assert!(body["reason"].as_str().unwrap().starts_with("nats"), "{body}");
+    eventually("readyz recovers", || async { (app.get("/readyz").await.status() == 200).then_some(()) }).await;
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[rstest]
+#[tokio::test]
+async fn metrics_are_served_as_prometheus_text(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+
+    // Act
+    let response = app.get("/metrics").await;
+
+    // Assert
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+}
+
+#[rstest]
+#[tokio::test]
+async fn unknown_paths_and_methods_get_json_errors(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+    // Arrange
+    let app = spawn_app(backend).await;
+
+    // Act
+    let unknown = app.get("/api/chat/nowhere/").await;
+    let wrong_method = app.request(reqwest::Method::DELETE, "/api/chat/start/").send().await.unwrap();
+
+    // Assert
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.json::<Value>().await.unwrap(), json!({"detail": "Not found."}));
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(wrong_method.json::<Value>().await.unwrap(), json!({"detail": "Method \"DELETE\" not allowed."}));
+}

@@ -1,0 +1,37 @@
+//! `carinfo-loadgen`: the benchmark driver of docs/benchmarks.md. It speaks only the guide's
+//! public API (HTTP + WebSocket), spreads its sockets over several 127.0.0.x source addresses
+//! to get past one address's port range, and reports what it measured as JSON.
+
+mod chat;
+mod idle;
+mod proc_stats;
+mod setup;
+
+use clap::Parser;
+
+/// Command line.
+#[derive(Parser)]
+#[command(name = "carinfo-loadgen", about = "Benchmark driver for CarInfo")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// N rooms with a visitor and an owner socket each; visitors send, owners receive.
+    Chat(chat::ChatArgs),
+    /// Many idle sockets; reports server RSS per socket.
+    Idle(idle::IdleArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let report = match Cli::parse().command {
+        Command::Chat(args) => chat::run(args).await?,
+        Command::Idle(args) => idle::run(args).await?,
+    };
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes())?;
+    Ok(())
+}
