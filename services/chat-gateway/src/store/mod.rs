@@ -57,6 +57,17 @@ pub struct PendingMessage {
     pub message: Message,
     /// The room's owner (carried in the event).
     pub owner_id: UserId,
+    /// The sender's trace, so the event carries it across the broker.
+    pub traceparent: Option<String>,
+}
+
+impl PendingMessage {
+    /// The outbox row of this message's `chat.rooms.<id>.messages` event.
+    pub fn to_outbox(&self) -> shared::events::outbox::OutboxEvent {
+        let mut event = self.message.to_event(self.owner_id).to_outbox();
+        event.traceparent = self.traceparent.clone();
+        event
+    }
 }
 
 /// How one committed batch changes one room's inbox entry.
@@ -161,6 +172,7 @@ mod tests {
         PendingMessage {
             message: Message::new(room, sender, MessageText::parse("x").unwrap()),
             owner_id: UserId::new_random(),
+            traceparent: None,
         }
     }
 

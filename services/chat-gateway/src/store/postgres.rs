@@ -152,7 +152,7 @@ impl ChatStore for PostgresStore {
             senders.push(sender_type_str(m.sender_type));
             contents.push(m.content.as_str());
             times.push(m.created_at);
-            events.push(m.to_event(p.owner_id).to_outbox());
+            events.push(p.to_outbox());
         }
         let activity = room_activity(batch);
         let a_rooms: Vec<Uuid> = activity.iter().map(|a| a.room_id.0).collect();

@@ -151,7 +151,7 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(messages = batch.len()))]
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError> {
-        let events: Vec<OutboxEvent> = batch.iter().map(|p| p.message.to_event(p.owner_id).to_outbox()).collect();
+        let events: Vec<OutboxEvent> = batch.iter().map(PendingMessage::to_outbox).collect();
         let mut tx = self.pool.begin().await?;
         for p in batch {
             let m = &p.message;

@@ -15,6 +15,7 @@ use shared::{
 };
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{
     frames::{self, reason},
@@ -139,8 +140,13 @@ async fn handle_text(ctx: &SessionContext, bucket: Option<&mut Bucket>, text: &s
     }
     let message = Message::new(ctx.room, ctx.sender_type, body);
     metrics::counter!("chat_messages_in_total").increment(1);
-    let pending = PendingMessage { message: message.clone(), owner_id: ctx.owner_id };
-    match ctx.writer.commit(pending).await {
+    let span = tracing::info_span!("chat.message", message.id = %message.id, room.id = %ctx.room);
+    let pending = PendingMessage {
+        message: message.clone(),
+        owner_id: ctx.owner_id,
+        traceparent: span.in_scope(shared::events::trace_context::current_traceparent),
+    };
+    match ctx.writer.commit(pending).instrument(span).await {
         Ok(()) => {
             tracing::debug!(message.id = %message.id, room.id = %ctx.room, "message committed");
             ctx.hub.deliver(ctx.room, &frames::message_frame(&message));
