@@ -20,6 +20,8 @@ pub mod msg {
     pub const INVALID_UUID: &str = "Must be a valid UUID.";
     /// A value that is not a boolean.
     pub const INVALID_BOOLEAN: &str = "Must be a valid boolean.";
+    /// A string with a NUL character (Postgres cannot store it).
+    pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
 
     /// Too long.
     pub fn max_length(max: usize) -> String {
@@ -68,6 +70,10 @@ pub fn string(body: &JsonObject, name: &str, errors: &mut FieldErrors) -> Field<
         errors.add(name, msg::BLANK);
         return Field::Failed;
     }
+    if text.contains('\0') {
+        errors.add(name, msg::NULL_CHARACTER);
+        return Field::Failed;
+    }
     Field::Present(text)
 }
 
@@ -91,6 +97,10 @@ pub fn optional_text(
     };
     if text.chars().count() > max_chars {
         errors.add(name, msg::max_length(max_chars));
+        return Field::Failed;
+    }
+    if text.contains('\0') {
+        errors.add(name, msg::NULL_CHARACTER);
         return Field::Failed;
     }
     Field::Present(text)
@@ -205,6 +215,10 @@ mod tests {
         );
         assert_eq!(optional_text(&b, "c", 3, &mut e), Field::Failed);
         assert_eq!(e.get("c").unwrap(), [msg::max_length(3)]);
+        let nul = body(json!({"a": "x\u0000y"}));
+        assert_eq!(optional_text(&nul, "a", 10, &mut e), Field::Failed);
+        assert_eq!(string(&nul, "a", &mut e), Field::Failed);
+        assert_eq!(e.get("a").unwrap(), [msg::NULL_CHARACTER, msg::NULL_CHARACTER]);
     }
 
     #[test]

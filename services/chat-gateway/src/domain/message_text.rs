@@ -14,6 +14,9 @@ pub enum MessageTextError {
     /// Over [`MessageText::MAX_CHARS`].
     #[error("Message is too long (at most 4096 characters).")]
     TooLong,
+    /// Contains a NUL character, which the database cannot store.
+    #[error("Null characters are not allowed.")]
+    NullCharacter,
 }
 
 impl MessageText {
@@ -27,6 +30,9 @@ impl MessageText {
         }
         if raw.chars().count() > Self::MAX_CHARS {
             return Err(MessageTextError::TooLong);
+        }
+        if raw.contains('\0') {
+            return Err(MessageTextError::NullCharacter);
         }
         Ok(Self(raw.to_owned()))
     }
@@ -48,6 +54,7 @@ mod tests {
         assert_eq!(MessageText::parse(" \n\t"), Err(MessageTextError::Blank));
         assert!(MessageText::parse(&"ы".repeat(4096)).is_ok());
         assert_eq!(MessageText::parse(&"ы".repeat(4097)), Err(MessageTextError::TooLong));
+        assert_eq!(MessageText::parse("a\0b"), Err(MessageTextError::NullCharacter));
     }
 
     proptest! {

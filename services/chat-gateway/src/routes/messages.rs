@@ -168,7 +168,7 @@ impl FromRequestParts<AppState> for Participant {
         let visitor = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|Query(mut q)| q.remove("visitor"));
-        match visitor {
+        match visitor.filter(|raw| !raw.trim().is_empty()) {
             Some(raw) => Ok(Self::Visitor(VisitorToken::presented(&raw))),
             None => Err(ApiError::NotAuthenticated),
         }
