@@ -28,6 +28,7 @@ RUNTIME_DIR="${RUNTIME_DIR:-$repo/target/cluster}"
 BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$repo/target}/release}"
 WEB_ROOT="${WEB_ROOT:-$repo/deploy/web}"
 READY_TIMEOUT_SECS="${READY_TIMEOUT_SECS:-120}"
+# Where deploy/ensure-backends.sh puts Postgres and NATS.
 PG_HOST=127.0.0.1
 PG_PORT=5432
 PG_USER="${PG_USER:-postgres}"
@@ -63,8 +64,6 @@ apt_install() {
              && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$@"; }
 }
 
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-
 wait_for() { # description timeout-secs command...
     local what="$1" timeout="$2" start=$SECONDS
     shift 2
@@ -76,39 +75,14 @@ wait_for() { # description timeout-secs command...
 
 psql_admin() { psql -v ON_ERROR_STOP=1 -X -q -U "$PG_USER" -h "$PG_HOST" -p "$PG_PORT" -d postgres "$@"; }
 
-ensure_postgres() {
-    local installed_now=0
-    if ! command -v psql >/dev/null || ! command -v pg_ctlcluster >/dev/null; then
-        apt_install postgresql
-        installed_now=1
-    fi
-    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
-        local version
-        version="$(find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)"
-        [[ -n "$version" ]] || die "no cluster under /etc/postgresql"
-        if ((installed_now)); then
-            # A fresh Debian cluster asks for a password on TCP that the postgres role does
-            # not have; this matches the development machines (trust on loopback). An
-            # existing installation is never reconfigured.
-            sed -i '1i host all all 127.0.0.1/32 trust' "/etc/postgresql/$version/main/pg_hba.conf"
-        fi
-        log "starting PostgreSQL $version"
-        pg_ctlcluster --skip-systemctl-redirect "$version" main start
-        wait_for "PostgreSQL on $PG_HOST:$PG_PORT" 60 pg_isready -q -h "$PG_HOST" -p "$PG_PORT"
-    fi
+# Postgres and NATS are the same loopback backends the test suite uses, so one script
+# installs and starts them for both.
+ensure_backends() {
+    "$repo/deploy/ensure-backends.sh" >&2
+    # Postgres may have been there already, without the client this script needs.
+    command -v psql >/dev/null || apt_install postgresql-client
     psql_admin -c 'select 1' >/dev/null \
         || die "cannot log in to PostgreSQL as $PG_USER on $PG_HOST:$PG_PORT (set PGPASSWORD or PG_USER)"
-}
-
-ensure_nats() {
-    port_open "$NATS_HOST" "$NATS_PORT" && return 0
-    [[ -x /usr/sbin/nats-server ]] || apt_install nats-server
-    [[ $EUID -eq 0 ]] || die "NATS is not running on $NATS_HOST:$NATS_PORT and starting it needs root"
-    log "starting nats-server with JetStream"
-    mkdir -p /var/lib/nats-server
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
-        -a "$NATS_HOST" -p "$NATS_PORT" -js -sd /var/lib/nats-server -l /var/log/nats-server.log
-    wait_for "NATS on $NATS_HOST:$NATS_PORT" 30 port_open "$NATS_HOST" "$NATS_PORT"
 }
 
 ensure_nginx() {
@@ -269,8 +243,7 @@ start() {
 
     ensure_nginx
     render_nginx
-    ensure_postgres
-    ensure_nats
+    ensure_backends
     ensure_database "$ACCOUNTS_DB"
     ensure_database "$CHAT_DB"
     build

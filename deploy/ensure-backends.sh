@@ -26,28 +26,36 @@ wait_for_port() {
   return 1
 }
 
+latest_postgres() {
+  find /etc/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1
+}
+
 apt_updated=0
 apt_install() {
+  # Another apt (a parallel provisioning step) may hold the lock: wait instead of failing.
   if [ "$apt_updated" -eq 0 ]; then
-    as_root apt-get update -qq
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+  # Through env, because sudo drops the caller's environment.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@"
 }
 
 # PostgreSQL
 if ! port_open 5432; then
   if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
     apt_install postgresql
-    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    version=$(latest_postgres)
     # Local TCP connections are trusted, as on the development machines; nothing listens
     # beyond loopback.
     hba="/etc/postgresql/$version/main/pg_hba.conf"
     as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
   fi
-  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  version=$(latest_postgres)
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   wait_for_port 5432
+  # The package may have started the cluster before pg_hba.conf was edited.
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
 fi
 
 # NATS with JetStream

@@ -191,7 +191,7 @@ template = open(sys.argv[1]).read()
 ingress = list(yaml.safe_load_all(open(sys.argv[2])))
 routes = {
     "accounts-api": ["/api/user/", "/api/login/", "/api/token/", "/api/profile/", "/api/users/",
-                     "/user/", "/api/schema/", "/api/docs/", "/api/redoc/"],
+                     "/user/", "/api/stickers/", "/api/schema/", "/api/docs/", "/api/redoc/"],
     "chat-gateway": ["/api/chat/", "/ws/", "/back/ws/"],
     "web": ["/u/", "/app/", "/static/"],
 }
@@ -221,6 +221,22 @@ for service, paths in routes.items():
 back = [p for p in k8s if p.startswith('/back/(')]
 if len(back) != 2:
     errors.append(f"ingress: expected two /back rewrite paths, found {back}")
+# The /back regexes are a second copy of the REST table: each REST path must match exactly
+# the regex of its own service (ingress-nginx anchors them at the start), and the rewritten
+# path must be the one without /back. /back/ws/ must not match: the gateway wants it as is.
+for service in ("accounts-api", "chat-gateway"):
+    for path in routes[service]:
+        if path.startswith(("/ws/", "/back/")):
+            continue
+        for probe in (path + "x/", path.rstrip("/")):
+            hits = [(p, m) for p in back if (m := re.match(p, "/back" + probe))]
+            if [k8s[p] for p, _ in hits] != [service]:
+                errors.append(f"ingress: /back{probe} matches {[k8s[p] for p, _ in hits]}, expected [{service}]")
+            elif "/" + hits[0][1].group(1) != probe:
+                errors.append(f"ingress: /back{probe} is rewritten to /{hits[0][1].group(1)}")
+for p in back:
+    if re.match(p, "/back/ws/chat/r1/"):
+        errors.append(f"ingress: {p} matches /back/ws/, which must reach the gateway unchanged")
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)
@@ -228,12 +244,98 @@ EOF
 }
 
 check_shell_scripts() {
-    local scripts=("$deploy/cluster.sh" "$deploy/validate.sh" "$deploy/nginx/render.sh")
+    local scripts=("$deploy/cluster.sh" "$deploy/validate.sh" "$deploy/nginx/render.sh"
+                   "$deploy/ensure-backends.sh" "$deploy/web/e2e/ci.sh" "$deploy/web/e2e/run.sh")
     local s
     for s in "${scripts[@]}"; do
         bash -n "$s" || return 1
     done
     shellcheck -x "${scripts[@]}"
+}
+
+# Every setting the images, the manifests and compose give the services is either the
+# code's own default or one of the deliberate deployment choices below; a copy that drifts
+# (a throttle tightened in one place only) or a name the services no longer read fails.
+check_env_defaults() {
+    "$venv/bin/python" - "$repo" <<'EOF'
+import os, re, sys, yaml
+repo = sys.argv[1]
+
+def code_defaults(*paths):
+    """NAME -> default as text (None when it has none) from clap `#[arg(... env = ...)]`."""
+    out = {}
+    for path in paths:
+        text = open(os.path.join(repo, path)).read()
+        for attr in re.findall(r"#\[arg\((.*?)\)\]\s*pub", text, re.S):
+            env = re.search(r'env\s*=\s*"([A-Z0-9_]+)"', attr)
+            if not env:
+                continue
+            default = None
+            if m := re.search(r'default_value\s*=\s*"([^"]*)"', attr):
+                default = m.group(1)
+            elif m := re.search(r"default_value_t\s*=\s*([^,]+?)\s*(?:,|$)", attr):
+                expr = m.group(1).replace("_", "")
+                default = str(eval(expr)) if re.fullmatch(r"[0-9 *+]+", expr) else expr
+            out[env.group(1)] = default
+    if not out:
+        sys.exit(f"no settings found in {paths}")
+    return out
+
+telemetry = "shared/src/telemetry.rs"
+services = {
+    "accounts-api": code_defaults("services/accounts-api/src/config.rs", telemetry),
+    "chat-gateway": code_defaults("services/chat-gateway/src/config.rs", telemetry),
+}
+for known in services.values():
+    known["RUST_LOG"] = "info"  # the tracing filter's fallback
+    known["PGPASSWORD"] = None  # read by the Postgres driver
+
+# Settings whose deployed value differs from the code's on purpose.
+DEPLOYMENT_CHOICES = {
+    "LISTEN_ADDR",          # containers listen on every interface
+    "LOG_FORMAT",           # JSON lines for a log collector
+    "TRUST_FORWARDED_FOR",  # behind the ingress
+    "DATABASE_URL", "NATS_URL", "REPLICA_ID",
+}
+
+settings = []  # (where, service, name, value; None for valueFrom)
+for service in services:
+    text = open(os.path.join(repo, f"deploy/docker/{service}.Dockerfile")).read()
+    for block in re.findall(r"^ENV\s+((?:.*\\\n)*.*)$", text, re.M):
+        for name, value in re.findall(r"([A-Z0-9_]+)=(\S*)", block):
+            settings.append((f"{service}.Dockerfile", service, name, value))
+    for doc in yaml.safe_load_all(open(os.path.join(repo, f"deploy/k8s/{service}.yaml"))):
+        if doc.get("kind") != "Deployment":
+            continue
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            for env in container.get("env", []):
+                settings.append((f"k8s/{service}.yaml", service, env["name"], env.get("value")))
+compose = yaml.safe_load(open(os.path.join(repo, "deploy/compose.yaml")))
+for name, svc in compose["services"].items():
+    service = next((s for s in services if f"carinfo/{s}:" in str(svc.get("image", ""))), None)
+    if service:
+        for key, value in (svc.get("environment") or {}).items():
+            settings.append((f"compose.yaml {name}", service, key, str(value)))
+# .env.example reaches both services, and Postgres, whose own settings are skipped.
+for line in open(os.path.join(repo, "deploy/.env.example")):
+    if (m := re.match(r"([A-Z0-9_]+)=(.*)$", line.strip())) and not m.group(1).startswith("POSTGRES_"):
+        for service in services:
+            settings.append((".env.example", service, m.group(1), m.group(2)))
+
+errors = []
+for where, service, name, value in settings:
+    known = services[service]
+    if name not in known:
+        errors.append(f"{where}: {name} is not a {service} setting")
+    elif value is None or name in DEPLOYMENT_CHOICES or known[name] is None:
+        continue
+    elif value.lower() != known[name].lower():
+        errors.append(f"{where}: {name}={value}, but the {service} default is {known[name]}")
+print(f"{len(settings)} settings checked")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
 }
 
 check_dockerfiles() {
@@ -282,6 +384,7 @@ if [[ -x "$venv/bin/python" ]]; then
     check "compose.yaml: referenced files exist" check_compose_references
     check "route table: nginx template and Ingress agree" check_route_table
     check "Dockerfiles: build command, non-root user, context filters" check_dockerfiles
+    check "service settings in images, manifests and compose match the code's defaults" check_env_defaults
 fi
 if command -v nginx >/dev/null; then
     check "nginx -t on the rendered template" check_nginx_syntax
@@ -289,6 +392,7 @@ if command -v nginx >/dev/null; then
 fi
 check "deploy/web has the pages the ingress serves" check_web_root
 command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
+command -v node >/dev/null && check "cluster-e2e.mjs: node --check" node --check "$deploy/cluster-e2e.mjs"
 
 echo
 if ((failed > 0)); then

@@ -33,9 +33,11 @@ USER 10001:10001
 # The working directory is writable, so a sqlite:// DATABASE_URL (relative path) works too.
 WORKDIR /var/lib/carinfo
 
-# The service defaults, spelled out so `docker inspect` documents them. In a container
-# the service must listen on every interface; behind the ingress set
-# TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have no safe default.
+# The service's own defaults, spelled out so `docker inspect` documents them; two differ
+# on purpose: in a container the service must listen on every interface, and a log
+# collector wants JSON lines. deploy/validate.sh fails if any other value drifts from the
+# code. Behind the ingress set TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have
+# no safe default.
 ENV LISTEN_ADDR=0.0.0.0:8001 \
     DATABASE_MAX_CONNECTIONS=20 \
     NATS_SUBJECT_PREFIX= \
@@ -48,7 +50,7 @@ ENV LISTEN_ADDR=0.0.0.0:8001 \
     ARGON2_ITERATIONS=2 \
     ARGON2_PARALLELISM=1 \
     LOGIN_FAILURES_PER_PHONE=5 \
-    LOGIN_FAILURES_PER_ADDRESS=30 \
+    LOGIN_FAILURES_PER_ADDRESS=100 \
     LOGIN_FAILURE_WINDOW_SECS=900 \
     LOG_FORMAT=json \
     RUST_LOG=info

@@ -33,20 +33,23 @@ USER 10001:10001
 # The working directory is writable, so a sqlite:// DATABASE_URL (relative path) works too.
 WORKDIR /var/lib/carinfo
 
-# The service defaults, spelled out so `docker inspect` documents them. In a container
-# the service must listen on every interface; behind the ingress set
-# TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have no safe default.
+# The service's own defaults, spelled out so `docker inspect` documents them; two differ
+# on purpose: in a container the service must listen on every interface, and a log
+# collector wants JSON lines. deploy/validate.sh fails if any other value drifts from the
+# code. Behind the ingress set TRUST_FORWARDED_FOR=true. JWT_SECRET and DATABASE_URL have
+# no safe default.
 ENV LISTEN_ADDR=0.0.0.0:8002 \
     DATABASE_MAX_CONNECTIONS=20 \
     NATS_SUBJECT_PREFIX= \
     RATE_LIMITS=on \
     TRUST_FORWARDED_FOR=false \
-    CHAT_STARTS_PER_MINUTE=30 \
-    WS_MESSAGES_PER_SECOND=5 \
-    WS_MESSAGE_BURST=20 \
+    CHAT_STARTS_PER_MINUTE=120 \
+    WS_MESSAGES_PER_SECOND=10 \
+    WS_MESSAGE_BURST=30 \
     WS_PING_INTERVAL_SECS=30 \
     WS_IDLE_TIMEOUT_SECS=120 \
     WS_SEND_QUEUE=256 \
+    MESSAGE_WRITERS=4 \
     LOG_FORMAT=json \
     RUST_LOG=info
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Runs the rendered ingress config in a real nginx against stub upstreams on loopback and
 checks the behaviour the services and clients depend on: the path table, /back stripping
-(except /back/ws/), replica pinning by header and by ?replica=, WebSocket upgrades, JSON
-404/502 bodies, X-Forwarded-For set by the edge, and no query string in any log.
+(except /back/ws/), replica pinning by header and by ?replica=, the X-CarInfo-Upstream
+header naming the replica that answered, WebSocket upgrades, JSON 404/502 bodies,
+X-Forwarded-For set by the edge, and no query string in any log.
 
 Needs only the standard library and an nginx binary (NGINX env var or PATH).
 Usage: smoke_test.py  (exit status 0 when every check passes)
@@ -116,14 +117,15 @@ def websocket(port, path, headers=()):
                 break
             head += chunk
         status = head.split(b"\r\n", 1)[0].decode()
-        stub_name = next(
-            (l.split(b":", 1)[1].strip().decode() for l in head.split(b"\r\n")
-             if l.lower().startswith(b"x-stub:")), None)
+        response_headers = {}
+        for line in head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+            key, _, value = line.decode("latin-1").partition(":")
+            response_headers[key.strip().lower()] = value.strip()
         echoed = b""
         if " 101 " in status:
             s.sendall(b"frame-bytes")
             echoed = s.recv(100)
-        return status, stub_name, echoed
+        return status, response_headers, echoed
 
 
 def main() -> int:
@@ -191,7 +193,8 @@ def main() -> int:
     try:
         # accounts-api paths, with and without /back, with and without the trailing slash
         for path in ["/api/user/register/", "/api/login/", "/api/token/refresh/", "/api/profile/",
-                     "/api/users/", "/user/7d1c/", "/api/schema/", "/api/docs/", "/api/redoc/",
+                     "/api/users/", "/user/7d1c/", "/api/stickers/7d1c/", "/api/schema/",
+                     "/api/docs/", "/api/redoc/",
                      "/api/login", "/api/profile", "/api/users"]:
             for prefix in ["", "/back"]:
                 status, _, body = request(base, prefix + path + f"?q={SECRET}")
@@ -242,14 +245,26 @@ def main() -> int:
         check("/back/ws/ reaches the gateway unchanged",
               status == 200 and json.loads(body).get("target") == "/back/ws/chat/r1/", body[:120])
         for pin in ["a", "b"]:
-            _, stub_name, _ = websocket(listen, f"/ws/chat/r1/?visitor={SECRET}&replica={pin}")
-            check(f"?replica={pin} pins the socket", stub_name == pin, stub_name)
-            _, stub_name, _ = websocket(listen, f"/back/ws/chat/r1/?token={SECRET}",
-                                        headers=[f"X-CarInfo-Replica: {pin}"])
-            check(f"X-CarInfo-Replica: {pin} pins the socket", stub_name == pin, stub_name)
-        _, stub_name, _ = websocket(listen, f"/ws/chat/r1/?visitor={SECRET}&replica=a",
-                                    headers=["X-CarInfo-Replica: b"])
-        check("?replica= wins over the header", stub_name == "a", stub_name)
+            _, seen, _ = websocket(listen, f"/ws/chat/r1/?visitor={SECRET}&replica={pin}")
+            check(f"?replica={pin} pins the socket", seen.get("x-stub") == pin, seen)
+            # what the cluster test relies on to tell the two replicas apart
+            check(f"the ?replica={pin} handshake names its upstream",
+                  seen.get("x-carinfo-upstream") == f"127.0.0.1:{ports[pin]}", seen)
+            _, seen, _ = websocket(listen, f"/back/ws/chat/r1/?token={SECRET}",
+                                   headers=[f"X-CarInfo-Replica: {pin}"])
+            check(f"X-CarInfo-Replica: {pin} pins the socket", seen.get("x-stub") == pin, seen)
+            check(f"the /back/ws/ handshake pinned to {pin} names its upstream",
+                  seen.get("x-carinfo-upstream") == f"127.0.0.1:{ports[pin]}", seen)
+            status, headers, _ = request(base, "/api/chat/rooms/", headers={"X-CarInfo-Replica": pin})
+            check(f"/api/chat/ pinned to {pin} names its upstream",
+                  headers.get("X-CarInfo-Upstream") == f"127.0.0.1:{ports[pin]}",
+                  f"{status} {headers.get('X-CarInfo-Upstream')}")
+        _, seen, _ = websocket(listen, f"/ws/chat/r1/?visitor={SECRET}&replica=a",
+                               headers=["X-CarInfo-Replica: b"])
+        check("?replica= wins over the header", seen.get("x-stub") == "a", seen)
+        status, headers, _ = request(base, "/api/login/")
+        check("accounts-api responses do not name an upstream",
+              headers.get("X-CarInfo-Upstream") is None, headers.get("X-CarInfo-Upstream"))
         # the socket's own headers are set in its location; they must not be lost there
         status, _, body = request(base, "/ws/chat/r1/?replica=b",
                                   headers={"X-Forwarded-For": "203.0.113.9"})

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The browser and cluster stories as CI runs them, against the debug binaries the test suite
+# built before (nothing here builds):
+#   1. the embedded default: target/debug/carinfo on a free port with a fresh DATA_DIR, and
+#      the browser story (run.sh) against it;
+#   2. the production topology: deploy/cluster.sh (nginx, accounts-api, two gateway
+#      replicas, Postgres, NATS) on free ports with databases and a NATS subject prefix of
+#      its own, the API story (deploy/cluster-e2e.mjs) through its ingress, then the
+#      browser story again with the visitor on replica A and the owner on replica B.
+# Everything started here is stopped, and the cluster's databases dropped, however it ends.
+# Screenshots: test-artifacts/e2e/{standalone,cluster}; the services' logs are copied
+# next to them when a story fails.
+#
+#   BIN_DIR (target/debug)   where accounts-api, chat-gateway and carinfo are
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+BIN_DIR="$(realpath -m "${BIN_DIR:-${CARGO_TARGET_DIR:-$repo/target}/debug}")"
+artifacts="$repo/test-artifacts/e2e"
+export PATH="$PATH:/usr/sbin:/sbin"
+
+log() { printf '\n[e2e] %s\n' "$*" >&2; }
+die() { printf '[e2e] error: %s\n' "$*" >&2; exit 1; }
+
+for bin in carinfo accounts-api chat-gateway; do
+    [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing (the test suite builds it: cargo build --workspace)"
+done
+
+# Ports the kernel considers free right now; each run picks its own, so two runs (or a
+# developer's cluster on the default ports) do not collide.
+free_ports() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# JetStream keeps a run's streams (<PREFIX>ACCOUNTS, <PREFIX>CHAT) on the shared server
+# until deleted; the JetStream API is plain NATS request/reply, so no client is needed.
+delete_streams() { # stream-name...
+    python3 - "$@" <<'EOF'
+import socket, sys
+with socket.create_connection(("127.0.0.1", 4222), timeout=5) as s:
+    f = s.makefile("rb")
+    f.readline()  # INFO
+    s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.e2e.delete 1\r\n')
+    for name in sys.argv[1:]:
+        s.sendall(f"PUB $JS.API.STREAM.DELETE.{name} _INBOX.e2e.delete 0\r\n\r\n".encode())
+        while True:
+            line = f.readline()
+            if not line or line.startswith(b"-ERR"):
+                sys.exit(f"deleting stream {name}: {line!r}")
+            if line.startswith(b"PING"):
+                s.sendall(b"PONG\r\n")
+            elif line.startswith(b"MSG"):
+                size = int(line.split()[-1])
+                reply = f.read(size + 2)[:size].decode()
+                if '"success":true' not in reply:
+                    print(f"deleting stream {name}: {reply}", file=sys.stderr)
+                break
+EOF
+}
+
+wait_http() { # url timeout-secs pid
+    local url="$1" timeout="$2" pid="$3" start=$SECONDS
+    until curl -fs -o /dev/null --max-time 2 "$url"; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        ((SECONDS - start < timeout)) || return 1
+        sleep 0.3
+    done
+}
+
+# Lower case, digits and underscores: it becomes part of database names and of NATS subjects.
+run_id="e2e_$(date +%s)_$$"
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/carinfo-e2e.XXXXXX")"
+standalone_pid=""
+cluster_started=0
+export RUNTIME_DIR="$repo/target/$run_id-cluster"
+export ACCOUNTS_DB="${run_id}_accounts"
+export CHAT_DB="${run_id}_chat"
+export NATS_SUBJECT_PREFIX="$run_id."
+
+cleanup() {
+    local rc=$?
+    set +e
+    if [[ -n "$standalone_pid" ]] && kill -0 "$standalone_pid" 2>/dev/null; then
+        kill -TERM "$standalone_pid"
+        wait "$standalone_pid" 2>/dev/null
+    fi
+    if ((cluster_started)); then
+        if ((rc != 0)) && [[ -d "$RUNTIME_DIR/logs" ]]; then
+            mkdir -p "$artifacts/cluster/logs"
+            cp "$RUNTIME_DIR"/logs/*.log "$artifacts/cluster/logs/" 2>/dev/null
+        fi
+        "$repo/deploy/cluster.sh" stop
+        local db
+        for db in "$ACCOUNTS_DB" "$CHAT_DB"; do
+            psql -X -q -U postgres -h 127.0.0.1 -d postgres -c "drop database if exists $db with (force)" \
+                || echo "[e2e] could not drop database $db" >&2
+        done
+        local streams
+        streams="$(tr '[:lower:]' '[:upper:]' <<<"$NATS_SUBJECT_PREFIX" | tr -c 'A-Z0-9\n' '_')"
+        delete_streams "${streams}ACCOUNTS" "${streams}CHAT" || echo "[e2e] could not delete the run's NATS streams" >&2
+    fi
+    rm -rf "$scratch" "$RUNTIME_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Both stories need playwright-core; the cluster story needs ws. run.sh installs only when
+# playwright-core is missing, so an older node_modules would lack ws.
+if [[ ! -d "$here/node_modules/playwright-core" || ! -d "$here/node_modules/ws" ]]; then
+    (cd "$here" && npm ci --no-audit --no-fund)
+fi
+rm -rf "$artifacts/standalone" "$artifacts/cluster"
+
+# --- 1. the embedded default ------------------------------------------------------------------
+log "browser story against the embedded default ($BIN_DIR/carinfo)"
+read -r port < <(free_ports 1)
+data_dir="$scratch/standalone-data"
+mkdir -p "$data_dir"
+DATA_DIR="$data_dir" LISTEN_ADDR="127.0.0.1:$port" "$BIN_DIR/carinfo" serve \
+    >"$scratch/carinfo.log" 2>&1 &
+standalone_pid=$!
+if ! wait_http "http://127.0.0.1:$port/readyz" 60 "$standalone_pid"; then
+    tail -n 40 "$scratch/carinfo.log" >&2
+    die "carinfo did not become ready on 127.0.0.1:$port"
+fi
+if ! CARINFO_URL="http://127.0.0.1:$port" \
+    ISSUE_STICKER_CMD="DATA_DIR='$data_dir' RUST_LOG=warn '$BIN_DIR/carinfo' stickers issue --count 1" \
+    SCREENSHOT_DIR="$artifacts/standalone" \
+    "$here/run.sh"; then
+    mkdir -p "$artifacts/standalone"
+    cp "$scratch/carinfo.log" "$artifacts/standalone/carinfo.log"
+    die "browser story failed against the embedded default (log: $artifacts/standalone/carinfo.log)"
+fi
+kill -TERM "$standalone_pid"
+wait "$standalone_pid" || true
+standalone_pid=""
+
+# --- 2. the cluster ---------------------------------------------------------------------------
+log "cluster: nginx, accounts-api and two gateway replicas ($RUNTIME_DIR)"
+read -r CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT < <(free_ports 4)
+export CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT
+cluster_started=1
+SKIP_BUILD=1 BIN_DIR="$BIN_DIR" "$repo/deploy/cluster.sh" start
+
+base="http://127.0.0.1:$CLUSTER_PORT"
+issue_cmd="DATABASE_URL='postgres://postgres@127.0.0.1:5432/$ACCOUNTS_DB' RUST_LOG=warn '$BIN_DIR/accounts-api' stickers issue --count 1"
+
+log "API story through the ingress, visitor on gateway-a, owner on gateway-b"
+CARINFO_URL="$base" ISSUE_STICKER_CMD="$issue_cmd" \
+    GATEWAY_A_UPSTREAM="127.0.0.1:$GATEWAY_A_PORT" GATEWAY_B_UPSTREAM="127.0.0.1:$GATEWAY_B_PORT" \
+    node "$repo/deploy/cluster-e2e.mjs" || die "cluster API story failed (service logs: $artifacts/cluster/logs)"
+
+log "browser story through the cluster, visitor pinned to replica A, owner to replica B"
+CARINFO_URL="$base" ISSUE_STICKER_CMD="$issue_cmd" \
+    VISITOR_REPLICA=a OWNER_REPLICA=b \
+    SCREENSHOT_DIR="$artifacts/cluster" \
+    "$here/run.sh" || die "browser story failed through the cluster (service logs: $artifacts/cluster/logs)"
+
+log "both stories passed (screenshots: $artifacts)"
