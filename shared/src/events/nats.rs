@@ -20,6 +20,8 @@ use super::bus::{Ack, BusError, Delivery, Envelope, EventBus};
 
 /// How long JetStream remembers a `Nats-Msg-Id` to drop re-publishes.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
+/// How long chat events stay in their stream.
+const CHAT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The NATS-backed bus.
 #[derive(Clone)]
@@ -91,6 +93,10 @@ impl NatsBus {
                             name: self.stream_name_for(family),
                             subjects: vec![format!("{}{family}.>", self.subject_prefix)],
                             duplicate_window: DUPLICATE_WINDOW,
+                            // The databases are the source of truth; chat events are kept long
+                            // enough for consumers that were offline. Account events are kept
+                            // for good, because a fresh owner projection replays them all.
+                            max_age: if family == "chat" { CHAT_RETENTION } else { Duration::ZERO },
                             storage: stream::StorageType::File,
                             ..Default::default()
                         })

@@ -3,7 +3,11 @@
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
+mod proxy;
+
 use std::{path::PathBuf, sync::Once};
+
+pub use proxy::TcpProxy;
 
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;
@@ -126,6 +130,13 @@ impl TestDatabase {
     /// The database's URL.
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// The same Postgres database reached through `proxy` (for outage tests).
+    pub fn url_via(&self, proxy: &TcpProxy) -> DatabaseUrl {
+        let url = self.url.expose().replace("127.0.0.1:5432", &proxy.addr().to_string());
+        url.parse()
+            .unwrap_or_else(|e| panic!("bad proxied url: {e}"))
     }
 }
 
