@@ -3,7 +3,7 @@
 use std::{sync::OnceLock, time::Duration};
 
 use axum::http::{Method, StatusCode};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -15,6 +15,11 @@ pub fn handle() -> Option<PrometheusHandle> {
                 .set_buckets(&[
                     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
                 ])
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("chat_commit_batch_size".to_owned()),
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0],
+                )
                 .ok()?
                 .install_recorder()
                 .ok()
@@ -48,13 +53,13 @@ pub fn record_publish(count: usize, elapsed: Duration, ok: bool) {
     }
 }
 
-/// Events waiting in the outbox.
-pub fn set_outbox_backlog(pending: i64) {
-    metrics::gauge!("outbox_backlog").set(pending as f64);
+/// Events waiting in one service's outbox.
+pub fn set_outbox_backlog(service: &'static str, pending: i64) {
+    metrics::gauge!("outbox_backlog", "service" => service).set(pending as f64);
 }
 
-/// Connections in use and idle in a pool.
-pub fn set_pool_usage(size: u32, idle: usize) {
-    metrics::gauge!("db_pool_connections").set(f64::from(size));
-    metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+/// Open and idle connections of one service's pool.
+pub fn set_pool_usage(service: &'static str, size: u32, idle: usize) {
+    metrics::gauge!("db_pool_connections", "service" => service).set(f64::from(size));
+    metrics::gauge!("db_pool_idle_connections", "service" => service).set(idle as f64);
 }

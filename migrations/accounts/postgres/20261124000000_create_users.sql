@@ -39,6 +39,8 @@ create table outbox (
     subject text not null,
     payload bytea not null,
     traceparent text,
+    -- The replica that committed the change: its own sockets already have it.
+    origin text,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );

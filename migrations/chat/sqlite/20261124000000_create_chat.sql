@@ -53,6 +53,8 @@ create table outbox (
     subject text not null,
     payload blob not null,
     traceparent text,
+    -- The replica that committed the change: its own sockets already have it.
+    origin text,
     created_at integer not null,
     updated_at integer not null
 );

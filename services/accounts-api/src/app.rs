@@ -127,6 +127,7 @@ impl Service {
             .clone()
             .unwrap_or_else(|| format!("accounts-api-{}", uuid::Uuid::new_v4().simple()));
         Relay::new(
+            "accounts-api",
             self.state.store.clone(),
             Arc::new(BusSink {
                 bus: self.bus.clone(),
@@ -150,7 +151,7 @@ impl Service {
             let gauges = async {
                 loop {
                     let (size, idle) = store.pool_usage();
-                    shared::metrics::set_pool_usage(size, idle);
+                    shared::metrics::set_pool_usage("accounts-api", size, idle);
                     tokio::select! {
                         () = gauge_stop.cancelled() => break,
                         () = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -114,6 +114,7 @@ impl Service {
     /// The relay that publishes this service's outbox.
     pub fn relay(&self) -> Relay {
         Relay::new(
+            "chat-gateway",
             self.state.store.clone(),
             Arc::new(BusSink {
                 bus: self.bus.clone(),
@@ -149,7 +150,7 @@ impl Service {
             let gauges = async {
                 loop {
                     let (size, idle) = store.pool_usage();
-                    shared::metrics::set_pool_usage(size, idle);
+                    shared::metrics::set_pool_usage("chat-gateway", size, idle);
                     tokio::select! {
                         () = stop.cancelled() => break,
                         () = tokio::time::sleep(Duration::from_secs(5)) => {}

@@ -231,6 +231,7 @@ fn to_outbox<T: Serialize>(
         subject,
         payload: Bytes::from(payload),
         traceparent: super::trace_context::current_traceparent(),
+        origin: None,
     }
 }
 

@@ -26,16 +26,20 @@ pub struct OutboxEvent {
     pub payload: Bytes,
     /// The trace of the change that produced it.
     pub traceparent: Option<String>,
+    /// The replica that committed the change (`CarInfo-Origin`); the relaying replica's id
+    /// when unset.
+    pub origin: Option<String>,
 }
 
 impl OutboxEvent {
-    /// The envelope to publish, stamped with the publishing replica.
-    pub fn to_envelope(&self, origin: Option<&str>) -> Envelope {
+    /// The envelope to publish, stamped with the committing replica (or `relay` when the event
+    /// does not name one).
+    pub fn to_envelope(&self, relay: Option<&str>) -> Envelope {
         let mut headers = Vec::with_capacity(2);
         if let Some(tp) = &self.traceparent {
             headers.push((TRACEPARENT_HEADER.to_owned(), tp.clone()));
         }
-        if let Some(origin) = origin {
+        if let Some(origin) = self.origin.as_deref().or(relay) {
             headers.push((ORIGIN_HEADER.to_owned(), origin.to_owned()));
         }
         Envelope {
@@ -100,11 +104,15 @@ pub trait OutboxStore: Send + Sync + 'static {
 
 #[derive(sqlx::FromRow)]
 struct OutboxRow {
+    seq: i64,
     event_id: Uuid,
     subject: String,
     payload: Vec<u8>,
     traceparent: Option<String>,
+    origin: Option<String>,
 }
+
+const OUTBOX_COLUMNS: &str = "seq, event_id, subject, payload, traceparent, origin";
 
 impl From<OutboxRow> for OutboxEvent {
     fn from(row: OutboxRow) -> Self {
@@ -113,6 +121,7 @@ impl From<OutboxRow> for OutboxEvent {
             subject: row.subject,
             payload: Bytes::from(row.payload),
             traceparent: row.traceparent,
+            origin: row.origin,
         }
     }
 }
@@ -126,12 +135,13 @@ pub async fn insert_postgres(
         return Ok(());
     }
     let mut query: QueryBuilder<Postgres> =
-        QueryBuilder::new("insert into outbox (event_id, subject, payload, traceparent) ");
+        QueryBuilder::new("insert into outbox (event_id, subject, payload, traceparent, origin) ");
     query.push_values(events, |mut row, e| {
         row.push_bind(e.id)
             .push_bind(&e.subject)
             .push_bind(e.payload.as_ref())
-            .push_bind(&e.traceparent);
+            .push_bind(&e.traceparent)
+            .push_bind(&e.origin);
     });
     query.build().execute(conn).await?;
     Ok(())
@@ -145,13 +155,14 @@ pub async fn insert_sqlite(
     let now = crate::time::to_micros(&crate::time::now());
     for e in events {
         sqlx::query(
-            "insert into outbox (event_id, subject, payload, traceparent, created_at, updated_at) \
-             values (?, ?, ?, ?, ?, ?)",
+            "insert into outbox (event_id, subject, payload, traceparent, origin, created_at, updated_at) \
+             values (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.id)
         .bind(&e.subject)
         .bind(e.payload.as_ref())
         .bind(&e.traceparent)
+        .bind(&e.origin)
         .bind(now)
         .bind(now)
         .execute(&mut *conn)
@@ -168,32 +179,17 @@ pub async fn drain_postgres(
     sink: &dyn OutboxSink,
 ) -> Result<usize, OutboxError> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, OutboxRow)> =
-        sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
-            "select seq, event_id, subject, payload, traceparent from outbox \
-         order by seq limit $1 for update skip locked",
-        )
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(seq, event_id, subject, payload, traceparent)| {
-            (
-                seq,
-                OutboxRow {
-                    event_id,
-                    subject,
-                    payload,
-                    traceparent,
-                },
-            )
-        })
-        .collect();
+    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+        "select {OUTBOX_COLUMNS} from outbox order by seq limit $1 for update skip locked"
+    ))
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
     if rows.is_empty() {
         return Ok(0);
     }
-    let seqs: Vec<i64> = rows.iter().map(|(seq, _)| *seq).collect();
-    let events: Vec<OutboxEvent> = rows.into_iter().map(|(_, r)| r.into()).collect();
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let events: Vec<OutboxEvent> = rows.into_iter().map(OutboxEvent::from).collect();
     sink.publish(&events).await?;
     sqlx::query("delete from outbox where seq = any($1)")
         .bind(&seqs)
@@ -209,30 +205,16 @@ pub async fn drain_sqlite(
     limit: i64,
     sink: &dyn OutboxSink,
 ) -> Result<usize, OutboxError> {
-    let rows: Vec<(i64, OutboxRow)> =
-        sqlx::query_as::<_, (i64, Uuid, String, Vec<u8>, Option<String>)>(
-            "select seq, event_id, subject, payload, traceparent from outbox order by seq limit ?",
-        )
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|(seq, event_id, subject, payload, traceparent)| {
-            (
-                seq,
-                OutboxRow {
-                    event_id,
-                    subject,
-                    payload,
-                    traceparent,
-                },
-            )
-        })
-        .collect();
-    let Some(last) = rows.last().map(|(seq, _)| *seq) else {
+    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+        "select {OUTBOX_COLUMNS} from outbox order by seq limit ?"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let Some(last) = rows.last().map(|r| r.seq) else {
         return Ok(0);
     };
-    let events: Vec<OutboxEvent> = rows.into_iter().map(|(_, r)| r.into()).collect();
+    let events: Vec<OutboxEvent> = rows.into_iter().map(OutboxEvent::from).collect();
     sink.publish(&events).await?;
     sqlx::query("delete from outbox where seq <= ?")
         .bind(last)
@@ -258,6 +240,7 @@ pub async fn backlog_sqlite(pool: &SqlitePool) -> Result<i64, OutboxError> {
 /// Publishes pending events whenever a change is committed (`wake`) and at least every second,
 /// backing off while the broker is down.
 pub struct Relay {
+    service: &'static str,
     store: Arc<dyn OutboxStore>,
     sink: Arc<dyn OutboxSink>,
     wake: Arc<Notify>,
@@ -265,9 +248,15 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// A relay over `store`, publishing into `sink`.
-    pub fn new(store: Arc<dyn OutboxStore>, sink: Arc<dyn OutboxSink>, wake: Arc<Notify>) -> Self {
+    /// A relay over `service`'s `store`, publishing into `sink`.
+    pub fn new(
+        service: &'static str,
+        store: Arc<dyn OutboxStore>,
+        sink: Arc<dyn OutboxSink>,
+        wake: Arc<Notify>,
+    ) -> Self {
         Self {
+            service,
             store,
             sink,
             wake,
@@ -312,7 +301,7 @@ impl Relay {
                 backoff
             };
             if let Ok(n) = self.store.backlog().await {
-                crate::metrics::set_outbox_backlog(n);
+                crate::metrics::set_outbox_backlog(self.service, n);
             }
             tokio::select! {
                 () = stop.cancelled() => break,

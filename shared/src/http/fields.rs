@@ -215,7 +215,7 @@ mod tests {
         );
         assert_eq!(optional_text(&b, "c", 3, &mut e), Field::Failed);
         assert_eq!(e.get("c").unwrap(), [msg::max_length(3)]);
-        let nul = body(json!({"a": "x\u0000y"}));
+        let nul = body(json!({"a": "x\u{0}y"}));
         assert_eq!(optional_text(&nul, "a", 10, &mut e), Field::Failed);
         assert_eq!(string(&nul, "a", &mut e), Field::Failed);
         assert_eq!(e.get("a").unwrap(), [msg::NULL_CHARACTER, msg::NULL_CHARACTER]);

@@ -16,6 +16,8 @@ pub trait Readiness: Send + Sync + 'static {
 
 /// `/healthz`, `/readyz`, `/metrics`.
 pub fn router(readiness: Vec<Arc<dyn Readiness>>) -> Router {
+    // Install the recorder now, so nothing counted before the first scrape is lost.
+    let _ = crate::metrics::handle();
     let readiness = Arc::new(readiness);
     Router::new()
         .route(

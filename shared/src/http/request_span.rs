@@ -64,7 +64,14 @@ pub async fn json_routing_errors(request: Request, next: Next) -> Response {
         return response;
     }
     match response.status() {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(method).into_response(),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = response.headers().get(header::ALLOW).cloned();
+            let mut json = ApiError::MethodNotAllowed(method).into_response();
+            if let Some(allow) = allow {
+                json.headers_mut().insert(header::ALLOW, allow);
+            }
+            json
+        }
         StatusCode::NOT_FOUND => ApiError::NotFound.into_response(),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
         _ => response,

@@ -23,7 +23,12 @@ pub fn with_standard_layers(router: Router) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .layer(middleware::from_fn(request_span::json_routing_errors))
         .layer(middleware::from_fn(request_span::observe_requests))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span::make_request_span))
+        .layer(
+            // 5xx are logged once, with their cause, by `observe_requests`.
+            TraceLayer::new_for_http()
+                .make_span_with(request_span::make_request_span)
+                .on_failure(()),
+        )
         .layer(CatchPanicLayer::custom(|_| {
             (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,9 +1,15 @@
 //! `GET /api/stickers/<id>/`: whether a scanned sticker is activated, so the sticker's landing
 //! page can show the activation form or the owner's card. Reveals nothing about the owner.
 
-use axum::{extract::{Path, State}, Json};
+use axum::{
+    extract::{Path, State},
+    Json,
+};
 use serde::Serialize;
-use shared::{http::{ApiError, DetailBody}, ids::UserId};
+use shared::{
+    http::{ApiError, DetailBody},
+    ids::UserId,
+};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -35,8 +41,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 404, description = "Unknown or malformed sticker id", body = DetailBody),
     )
 )]
-pub async fn get_sticker(State(state): State<AppState>, Path(user_id): Path<String>) -> Result<Json<StickerStatus>, ApiError> {
+pub async fn get_sticker(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> Result<Json<StickerStatus>, ApiError> {
     let id: UserId = user_id.parse().map_err(|_| ApiError::NotFound)?;
     let user = state.store.find_user(id).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(StickerStatus { id: user.id.to_string(), is_registered: user.is_registered }))
+    Ok(Json(StickerStatus {
+        id: user.id.to_string(),
+        is_registered: user.is_registered,
+    }))
 }

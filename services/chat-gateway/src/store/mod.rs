@@ -59,6 +59,8 @@ pub struct PendingMessage {
     pub owner_id: UserId,
     /// The sender's trace, so the event carries it across the broker.
     pub traceparent: Option<String>,
+    /// The replica committing it, whose sockets get it from the hub rather than from NATS.
+    pub origin: std::sync::Arc<str>,
 }
 
 impl PendingMessage {
@@ -66,6 +68,7 @@ impl PendingMessage {
     pub fn to_outbox(&self) -> shared::events::outbox::OutboxEvent {
         let mut event = self.message.to_event(self.owner_id).to_outbox();
         event.traceparent = self.traceparent.clone();
+        event.origin = Some(self.origin.to_string());
         event
     }
 }
@@ -173,6 +176,7 @@ mod tests {
             message: Message::new(room, sender, MessageText::parse("x").unwrap()),
             owner_id: UserId::new_random(),
             traceparent: None,
+            origin: "test".into(),
         }
     }
 

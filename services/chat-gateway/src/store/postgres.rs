@@ -178,8 +178,13 @@ impl ChatStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "update rooms set updated_at = greatest(rooms.updated_at, v.at), last_message_id = v.mid, \
-             last_message_sender = v.sender, last_message_content = v.preview, last_message_at = v.at, \
+            // Another replica may commit a newer message to the same room first: the preview
+            // only ever moves forward in time.
+            "update rooms set updated_at = greatest(rooms.updated_at, v.at), \
+             last_message_id = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.mid else rooms.last_message_id end, \
+             last_message_sender = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.sender else rooms.last_message_sender end, \
+             last_message_content = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.preview else rooms.last_message_content end, \
+             last_message_at = greatest(rooms.last_message_at, v.at), \
              unread_count = case when v.reset then v.added else rooms.unread_count + v.added end \
              from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[], $7::bigint[]) \
              as v(room_id, mid, sender, preview, at, reset, added) where rooms.id = v.room_id",

@@ -172,8 +172,11 @@ impl ChatStore for SqliteStore {
         for a in room_activity(batch) {
             let at = time::to_micros(&a.last.created_at);
             sqlx::query(
-                "update rooms set updated_at = max(updated_at, ?1), last_message_id = ?2, \
-                 last_message_sender = ?3, last_message_content = ?4, last_message_at = ?1, \
+                "update rooms set updated_at = max(updated_at, ?1), \
+                 last_message_id = case when ?1 >= coalesce(last_message_at, ?1) then ?2 else last_message_id end, \
+                 last_message_sender = case when ?1 >= coalesce(last_message_at, ?1) then ?3 else last_message_sender end, \
+                 last_message_content = case when ?1 >= coalesce(last_message_at, ?1) then ?4 else last_message_content end, \
+                 last_message_at = max(coalesce(last_message_at, ?1), ?1), \
                  unread_count = case when ?5 then ?6 else unread_count + ?6 end where id = ?7",
             )
             .bind(at)

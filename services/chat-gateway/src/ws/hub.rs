@@ -31,6 +31,7 @@ pub struct Hub {
     next_conn: AtomicU64,
     bus: Arc<dyn EventBus>,
     replica_id: String,
+    origin: Arc<str>,
 }
 
 impl Hub {
@@ -40,6 +41,7 @@ impl Hub {
             rooms: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             bus,
+            origin: Arc::from(replica_id.as_str()),
             replica_id,
         })
     }
@@ -47,6 +49,11 @@ impl Hub {
     /// This replica's id.
     pub fn replica_id(&self) -> &str {
         &self.replica_id
+    }
+
+    /// This replica's id, cheap to attach to every message.
+    pub fn origin(&self) -> std::sync::Arc<str> {
+        self.origin.clone()
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, RoomSockets>> {

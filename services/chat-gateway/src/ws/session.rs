@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     domain::{Message, RoomId},
-    store::{PendingMessage, StoreError},
+    store::PendingMessage,
     writer::MessageWriter,
 };
 
@@ -145,6 +145,7 @@ async fn handle_text(ctx: &SessionContext, bucket: Option<&mut Bucket>, text: &s
         message: message.clone(),
         owner_id: ctx.owner_id,
         traceparent: span.in_scope(shared::events::trace_context::current_traceparent),
+        origin: ctx.hub.origin(),
     };
     match ctx.writer.commit(pending).instrument(span).await {
         Ok(()) => {
@@ -152,6 +153,6 @@ async fn handle_text(ctx: &SessionContext, bucket: Option<&mut Bucket>, text: &s
             ctx.hub.deliver(ctx.room, &frames::message_frame(&message));
             None
         }
-        Err(StoreError::Unavailable(_)) | Err(_) => Some(reason::NOT_SAVED.to_owned()),
+        Err(_) => Some(reason::NOT_SAVED.to_owned()),
     }
 }
