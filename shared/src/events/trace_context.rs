@@ -29,6 +29,6 @@ pub fn continue_remote(span: &Span, traceparent: Option<&str>) {
     carrier.insert("traceparent".to_owned(), traceparent.to_owned());
     let context = TraceContextPropagator::new().extract(&carrier);
     if context.span().span_context().is_valid() {
-        let _ = span.set_parent(context);
+        span.set_parent(context);
     }
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod login;
 mod openapi;
 mod operations;
+mod outage;
 mod profile;
 mod public_users;
 mod register;

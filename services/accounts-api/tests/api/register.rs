@@ -173,6 +173,35 @@ async fn register_returns_400_with_every_invalid_field_at_once(
 
 #[rstest]
 #[tokio::test]
+async fn register_returns_400_for_nul_characters_which_postgres_cannot_store(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let sticker = app.sticker().await;
+    let mut body = registration(sticker, &unique_phone());
+    body["full_name"] = json!("Aziz\u{0}");
+    body["car_model"] = json!("\u{0}");
+
+    // Act
+    let response = app.register(&body).await;
+
+    // Assert
+    assert_eq!(
+        status_and_json(response).await,
+        (
+            400,
+            json!({
+                "full_name": ["Null characters are not allowed."],
+                "car_model": ["Null characters are not allowed."],
+            })
+        )
+    );
+    assert_still_unregistered(&app, sticker).await;
+}
+
+#[rstest]
+#[tokio::test]
 async fn register_returns_400_when_user_id_is_not_a_uuid(
     #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
 ) {
