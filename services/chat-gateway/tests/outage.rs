@@ -2,6 +2,8 @@
 //! cannot be committed gets an error frame and the socket stays open, and everything works
 //! again when the database is back.
 
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test by panicking")]
+
 use std::{sync::Arc, time::Duration};
 
 use futures::{SinkExt, StreamExt};

@@ -2,6 +2,8 @@
 //! replica B. Its own test binary: it installs the process-wide subscriber with an in-memory
 //! OpenTelemetry exporter.
 
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+
 use std::{sync::Arc, time::Duration};
 
 use futures::{SinkExt, StreamExt};

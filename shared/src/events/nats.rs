@@ -1,6 +1,7 @@
 //! NATS JetStream behind [`EventBus`]: events are stored in two streams (`ACCOUNTS`, `CHAT`)
-//! for consumers that were offline, de-duplicated by `Nats-Msg-Id`, and also reach core
-//! subscribers live (the gateway replicas' per-room fan-out).
+//! for consumers that were offline, de-duplicated by `Nats-Msg-Id`, and reach live
+//! subscribers (the gateway replicas' per-room fan-out) through ordered consumers that resume
+//! where they were after a disconnect.
 //!
 //! A subject prefix (and the matching stream-name prefix) lets several deployments, or tests,
 //! share one NATS server without seeing each other.
@@ -8,7 +9,11 @@
 use std::{sync::Arc, time::Duration};
 
 use async_nats::{
-    jetstream::{self, consumer::pull, stream},
+    jetstream::{
+        self,
+        consumer::{pull, push},
+        stream,
+    },
     HeaderMap,
 };
 use async_trait::async_trait;
@@ -180,14 +185,44 @@ impl EventBus for NatsBus {
     }
 
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {
-        let subscriber = self
-            .client
-            .subscribe(format!("{}{filter}", self.subject_prefix))
+        // An ordered JetStream consumer rather than a core subscription: when the connection
+        // comes back after an outage it resumes after the last event it delivered, so a replica
+        // that was cut off still gets what other replicas published meanwhile (a core
+        // subscription silently misses everything published before it is re-established).
+        self.ensure_streams().await?;
+        let stream = self
+            .jetstream
+            .get_stream_no_info(self.stream_name_for(filter))
             .await
             .map_err(unavailable)?;
+        let consumer = stream
+            .create_consumer(push::OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                filter_subject: format!("{}{filter}", self.subject_prefix),
+                deliver_policy: jetstream::consumer::DeliverPolicy::New,
+                ..Default::default()
+            })
+            .await
+            .map_err(unavailable)?;
+        // "From now on": a consumer re-created before it delivered anything starts from the
+        // beginning of the stream, so older events are dropped here by sequence.
+        let after = consumer.cached_info().delivered.stream_sequence;
+        let messages = consumer.messages().await.map_err(unavailable)?;
         let bus = self.clone();
-        Ok(subscriber
-            .map(move |message| bus.to_envelope(&message))
+        Ok(messages
+            .filter_map(move |message| {
+                let envelope = match message {
+                    Ok(m) if m.info().is_ok_and(|i| i.stream_sequence > after) => {
+                        Some(bus.to_envelope(&m.message))
+                    }
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "live consumer interrupted; it resumes by itself");
+                        None
+                    }
+                };
+                futures::future::ready(envelope)
+            })
             .boxed())
     }
 
@@ -253,7 +288,14 @@ impl NatsBus {
             .await
             .map_err(unavailable)?;
         let mut messages = consumer.messages().await.map_err(unavailable)?;
-        while let Some(message) = messages.next().await {
+        loop {
+            // Stop pulling as soon as the consumer is gone (its service stopped): a message
+            // pulled for nobody waits out `ack_wait` before anyone else gets it.
+            let next = tokio::select! {
+                () = sender.closed() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let Some(message) = next else { break };
             let message = message.map_err(unavailable)?;
             let envelope = self.to_envelope(&message);
             let delivery = Delivery {

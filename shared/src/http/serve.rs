@@ -106,6 +106,18 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// A token cancelled on SIGTERM or Ctrl-C.
+pub fn stop_on_signal() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        trigger.cancel();
+    });
+    stop
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,16 +142,4 @@ mod tests {
             "/api/docs/swagger-ui.css"
         );
     }
-}
-
-/// A token cancelled on SIGTERM or Ctrl-C.
-pub fn stop_on_signal() -> CancellationToken {
-    let stop = CancellationToken::new();
-    let trigger = stop.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested");
-        trigger.cancel();
-    });
-    stop
 }
