@@ -39,7 +39,9 @@ impl MessageWriter {
                 sender
             })
             .collect();
-        Self { shards: Arc::new(senders) }
+        Self {
+            shards: Arc::new(senders),
+        }
     }
 
     /// Commits one message; returns once it is durable.
@@ -57,11 +59,17 @@ impl MessageWriter {
     }
 }
 
-async fn run_writer(store: Arc<dyn ChatStore>, wake: Arc<Notify>, mut receiver: mpsc::Receiver<Job>) {
+async fn run_writer(
+    store: Arc<dyn ChatStore>,
+    wake: Arc<Notify>,
+    mut receiver: mpsc::Receiver<Job>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch: Vec<PendingMessage> = jobs.iter().map(|j| j.pending.clone()).collect();
+        let started = std::time::Instant::now();
         let outcome = store.insert_messages(&batch).await;
+        metrics::histogram!("chat_commit_duration_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("chat_commit_batch_size").record(batch.len() as f64);
         match outcome {
             Ok(()) => {

@@ -70,6 +70,13 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let app = middleware::map_request(add_trailing_slash_async).layer(router);
+    // Chat frames are small and latency-bound: Nagle's algorithm with the peer's delayed ACKs
+    // would hold them back for tens of milliseconds.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(
         listener,
         ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),

@@ -15,7 +15,10 @@ use serde::Deserialize;
 use shared::{events::catalog::SenderType, http::ApiError, rate_limit::Quota};
 
 use super::session::{run_session, SessionContext, SessionLimits};
-use crate::{app::AppState, domain::{RoomId, VisitorToken}};
+use crate::{
+    app::AppState,
+    domain::{RoomId, VisitorToken},
+};
 
 /// Credentials in the query string (browsers cannot set headers on a WebSocket).
 #[derive(Debug, Default, Deserialize)]
@@ -56,7 +59,11 @@ pub async fn chat_socket(
         Err(refusal) => return refusal.into_response(),
     };
     let Ok(upgrade) = upgrade else {
-        return (StatusCode::BAD_REQUEST, axum::Json(serde_json::json!({ "detail": "Expected a WebSocket upgrade request." }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({ "detail": "Expected a WebSocket upgrade request." })),
+        )
+            .into_response();
     };
     if sender_type == SenderType::Owner {
         if let Err(e) = state.store.mark_read_by_owner(room).await {
@@ -85,7 +92,7 @@ pub async fn chat_socket(
     // Small buffers: most sockets are idle, and library defaults (128 KiB) would cost more
     // memory per socket than everything else together.
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(256 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
@@ -96,14 +103,25 @@ pub async fn chat_socket(
         })
 }
 
-async fn authorize(state: &AppState, room_id: &str, auth: &SocketAuth) -> Result<(RoomId, shared::ids::UserId, SenderType), ApiError> {
+async fn authorize(
+    state: &AppState,
+    room_id: &str,
+    auth: &SocketAuth,
+) -> Result<(RoomId, shared::ids::UserId, SenderType), ApiError> {
     let room = RoomId::parse(room_id).ok_or(ApiError::PermissionDenied)?;
-    let access = state.store.find_room_access(room).await?.ok_or(ApiError::PermissionDenied)?;
+    let access = state
+        .store
+        .find_room_access(room)
+        .await?
+        .ok_or(ApiError::PermissionDenied)?;
     if !access.is_active {
         return Err(ApiError::PermissionDenied);
     }
     if let Some(token) = auth.token.as_deref().filter(|t| !t.is_empty()) {
-        let owner = state.verifier.verify_access(token).map_err(|_| ApiError::PermissionDenied)?;
+        let owner = state
+            .verifier
+            .verify_access(token)
+            .map_err(|_| ApiError::PermissionDenied)?;
         return if owner == access.owner_id {
             Ok((room, access.owner_id, SenderType::Owner))
         } else {
