@@ -63,7 +63,10 @@ struct GatewayReadiness {
 #[async_trait]
 impl Readiness for GatewayReadiness {
     async fn check(&self) -> Result<(), String> {
-        self.store.ping().await.map_err(|e| format!("database: {e}"))?;
+        self.store
+            .ping()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
         if self.bus.is_connected() {
             Ok(())
         } else {
@@ -75,8 +78,13 @@ impl Readiness for GatewayReadiness {
 impl Service {
     /// Connects storage (migrating it), starts the writers and builds the router. `stop` is
     /// the shutdown signal sessions and background tasks watch.
-    pub async fn build(config: Config, bus: Arc<dyn EventBus>, stop: CancellationToken) -> anyhow::Result<Self> {
-        let store = crate::store::connect(&config.database_url, config.database_max_connections).await?;
+    pub async fn build(
+        config: Config,
+        bus: Arc<dyn EventBus>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let store =
+            crate::store::connect(&config.database_url, config.database_max_connections).await?;
         let secret = config
             .jwt_secret
             .as_ref()
@@ -138,12 +146,19 @@ impl Service {
         let stop = self.state.stop.clone();
         let relay = self.relay();
         let store = self.state.store.clone();
-        let deliveries = crate::consumers::account_events::subscribe(self.bus.as_ref(), store.as_ref(), &stop).await;
+        let deliveries =
+            crate::consumers::account_events::subscribe(self.bus.as_ref(), store.as_ref(), &stop)
+                .await;
         let projection_store = store.clone();
         let projection_stop = stop.clone();
         let projection = async move {
             if let Some(deliveries) = deliveries {
-                crate::consumers::account_events::run(deliveries, projection_store, projection_stop).await;
+                crate::consumers::account_events::run(
+                    deliveries,
+                    projection_store,
+                    projection_stop,
+                )
+                .await;
             }
         };
         tokio::spawn(async move {
@@ -171,12 +186,18 @@ pub struct Application {
 impl Application {
     /// Binds `config.listen_addr` (port 0 picks a free one) and builds the service.
     pub async fn build(config: Config, stop: CancellationToken) -> anyhow::Result<Self> {
-        let bus = shared::events::connect_bus(config.nats_url.as_deref(), &config.nats_subject_prefix).await?;
+        let bus =
+            shared::events::connect_bus(config.nats_url.as_deref(), &config.nats_subject_prefix)
+                .await?;
         Self::build_with_bus(config, bus, stop).await
     }
 
     /// Like [`Self::build`] with a given bus.
-    pub async fn build_with_bus(config: Config, bus: Arc<dyn EventBus>, stop: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn build_with_bus(
+        config: Config,
+        bus: Arc<dyn EventBus>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr).await?;
         let service = Service::build(config, bus, stop).await?;
         Ok(Self { listener, service })
@@ -184,7 +205,10 @@ impl Application {
 
     /// The bound port.
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// The service, for tests.

@@ -14,11 +14,19 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::{domain::{Message, RoomId}, ws::{frames::message_frame, hub::Hub}};
+use crate::{
+    domain::{Message, RoomId},
+    ws::{frames::message_frame, hub::Hub},
+};
 
 /// Subscribes to `room`'s messages until aborted (by the hub, when the room's last local
 /// socket leaves).
-pub fn spawn_room_subscription(hub: Weak<Hub>, bus: Arc<dyn EventBus>, room: RoomId, replica_id: String) -> JoinHandle<()> {
+pub fn spawn_room_subscription(
+    hub: Weak<Hub>,
+    bus: Arc<dyn EventBus>,
+    room: RoomId,
+    replica_id: String,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let subject = MessagePosted::subject_for(room.0);
         let mut backoff = Duration::from_millis(100);

@@ -14,7 +14,8 @@ struct Cli {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let _telemetry = shared::telemetry::init("chat-gateway", &cli.telemetry.into(), std::io::stderr);
+    let _telemetry =
+        shared::telemetry::init("chat-gateway", &cli.telemetry.into(), std::io::stderr);
     let stop = shared::http::serve::stop_on_signal();
     let app = chat_gateway::Application::build(cli.config, stop).await?;
     app.run_until_stopped().await

@@ -2,7 +2,10 @@
 //! replica B. Its own test binary: it installs the process-wide subscriber with an in-memory
 //! OpenTelemetry exporter.
 
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,11 +22,21 @@ use shared::{
 use tokio_tungstenite::{connect_async, tungstenite::Message};
 use tokio_util::sync::CancellationToken;
 
-async fn replica(db: &TestDatabase, prefix: &str, name: &str, stop: &CancellationToken) -> (u16, chat_gateway::app::AppState) {
-    let mut config = chat_gateway::Config::with(db.url().clone(), SecretString::from("trace-test-key".to_owned()));
+async fn replica(
+    db: &TestDatabase,
+    prefix: &str,
+    name: &str,
+    stop: &CancellationToken,
+) -> (u16, chat_gateway::app::AppState) {
+    let mut config = chat_gateway::Config::with(
+        db.url().clone(),
+        SecretString::from("trace-test-key".to_owned()),
+    );
     config.replica_id = Some(name.to_owned());
     let bus: Arc<dyn EventBus> = Arc::new(NatsBus::connect(&nats_url(), prefix).await.unwrap());
-    let app = chat_gateway::Application::build_with_bus(config, bus, stop.clone()).await.unwrap();
+    let app = chat_gateway::Application::build_with_bus(config, bus, stop.clone())
+        .await
+        .unwrap();
     let port = app.port();
     let state = app.service().state.clone();
     tokio::spawn(app.run_until_stopped());
@@ -34,8 +47,11 @@ async fn replica(db: &TestDatabase, prefix: &str, name: &str, stop: &Cancellatio
 async fn a_message_trace_crosses_from_one_replica_to_the_other_through_nats() {
     // Arrange
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
-    let _telemetry = shared::telemetry::init_with_provider("test", false, std::io::sink, Some(provider));
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let _telemetry =
+        shared::telemetry::init_with_provider("test", false, std::io::sink, Some(provider));
     let db = TestDatabase::create(Backend::Postgres).await;
     let prefix = unique_prefix();
     let stop = CancellationToken::new();
@@ -44,7 +60,12 @@ async fn a_message_trace_crosses_from_one_replica_to_the_other_through_nats() {
     let owner = UserId::new_random();
     state
         .store
-        .upsert_owner(&chat_gateway::store::Owner { id: owner, is_registered: true, is_profile_public: true, version: 1 })
+        .upsert_owner(&chat_gateway::store::Owner {
+            id: owner,
+            is_registered: true,
+            is_profile_public: true,
+            version: 1,
+        })
         .await
         .unwrap();
     let started: serde_json::Value = reqwest::Client::new()
@@ -62,13 +83,24 @@ async fn a_message_trace_crosses_from_one_replica_to_the_other_through_nats() {
         .signer()
         .sign(owner, TokenType::Access, 300)
         .unwrap();
-    let (mut visitor, _) = connect_async(format!("ws://127.0.0.1:{port_a}/ws/chat/{room}/?visitor={token}")).await.unwrap();
-    let (mut owner_socket, _) = connect_async(format!("ws://127.0.0.1:{port_b}/ws/chat/{room}/?token={access}")).await.unwrap();
+    let (mut visitor, _) = connect_async(format!(
+        "ws://127.0.0.1:{port_a}/ws/chat/{room}/?visitor={token}"
+    ))
+    .await
+    .unwrap();
+    let (mut owner_socket, _) = connect_async(format!(
+        "ws://127.0.0.1:{port_b}/ws/chat/{room}/?token={access}"
+    ))
+    .await
+    .unwrap();
     // Let replica B's room subscription reach NATS before the message is sent.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Act
-    visitor.send(Message::text(r#"{"message":"traced"}"#)).await.unwrap();
+    visitor
+        .send(Message::text(r#"{"message":"traced"}"#))
+        .await
+        .unwrap();
     let received = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             if let Some(Ok(Message::Text(text))) = owner_socket.next().await {
@@ -89,12 +121,19 @@ async fn a_message_trace_crosses_from_one_replica_to_the_other_through_nats() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let sent = spans.iter().find(|s| s.name == "chat.message").expect("a span for the sent message");
+    let sent = spans
+        .iter()
+        .find(|s| s.name == "chat.message")
+        .expect("a span for the sent message");
     let delivered = spans
         .iter()
         .find(|s| s.name == "chat.deliver_remote")
         .expect("a span for the delivery on replica B");
-    assert_eq!(delivered.span_context.trace_id(), sent.span_context.trace_id(), "one trace across the broker");
+    assert_eq!(
+        delivered.span_context.trace_id(),
+        sent.span_context.trace_id(),
+        "one trace across the broker"
+    );
     assert_eq!(delivered.parent_span_id, sent.span_context.span_id());
     stop.cancel();
 }

@@ -76,7 +76,11 @@ pub async fn subscribe(
 }
 
 /// Applies deliveries until `stop`.
-pub async fn run(mut deliveries: BoxStream<'static, Delivery>, store: Arc<dyn ChatStore>, stop: CancellationToken) {
+pub async fn run(
+    mut deliveries: BoxStream<'static, Delivery>,
+    store: Arc<dyn ChatStore>,
+    stop: CancellationToken,
+) {
     loop {
         let delivery = tokio::select! {
             () = stop.cancelled() => return,
@@ -94,7 +98,10 @@ pub async fn run(mut deliveries: BoxStream<'static, Delivery>, store: Arc<dyn Ch
         trace_context::continue_remote(&span, delivery.envelope.header("traceparent"));
         let mut backoff = Duration::from_millis(100);
         // A database outage must not lose the event: retry until applied, then ack.
-        while let Err(e) = apply(store.as_ref(), &delivery).instrument(span.clone()).await {
+        while let Err(e) = apply(store.as_ref(), &delivery)
+            .instrument(span.clone())
+            .await
+        {
             tracing::warn!(error = %e, "owner projection cannot write; retrying");
             tokio::select! {
                 () = stop.cancelled() => return,

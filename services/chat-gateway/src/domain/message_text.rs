@@ -53,8 +53,14 @@ mod tests {
         assert_eq!(MessageText::parse(""), Err(MessageTextError::Blank));
         assert_eq!(MessageText::parse(" \n\t"), Err(MessageTextError::Blank));
         assert!(MessageText::parse(&"ы".repeat(4096)).is_ok());
-        assert_eq!(MessageText::parse(&"ы".repeat(4097)), Err(MessageTextError::TooLong));
-        assert_eq!(MessageText::parse("a\0b"), Err(MessageTextError::NullCharacter));
+        assert_eq!(
+            MessageText::parse(&"ы".repeat(4097)),
+            Err(MessageTextError::TooLong)
+        );
+        assert_eq!(
+            MessageText::parse("a\0b"),
+            Err(MessageTextError::NullCharacter)
+        );
     }
 
     proptest! {

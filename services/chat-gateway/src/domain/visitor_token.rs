@@ -49,7 +49,10 @@ mod tests {
         let a = VisitorToken::generate();
         let b = VisitorToken::generate();
         assert_ne!(a, b);
-        assert_eq!(VisitorToken::presented(a.reveal()).unwrap().hash(), a.hash());
+        assert_eq!(
+            VisitorToken::presented(a.reveal()).unwrap().hash(),
+            a.hash()
+        );
         assert_ne!(a.hash(), b.hash());
         assert!(VisitorToken::presented("").is_none());
         assert_eq!(format!("{a:?}"), "VisitorToken(***)");

@@ -1,7 +1,11 @@
 //! `POST /api/chat/start/`: a visitor opens a room with a registered owner. Works while
 //! accounts-api is down: owners come from the local projection.
 
-use axum::{extract::State, http::{HeaderMap, StatusCode}, Json};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    Json,
+};
 use serde::{Deserialize, Serialize};
 use shared::{
     http::{client_address, fields, ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr},
@@ -11,11 +15,17 @@ use shared::{
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{app::AppState, domain::{NewRoom, RoomId, VisitorName, VisitorToken}};
+use crate::{
+    app::AppState,
+    domain::{NewRoom, RoomId, VisitorName, VisitorToken},
+};
 
 /// Start-chat body.
 #[derive(Deserialize, ToSchema)]
-#[expect(dead_code, reason = "describes the request body in the OpenAPI document")]
+#[expect(
+    dead_code,
+    reason = "describes the request body in the OpenAPI document"
+)]
 pub struct StartChatRequest {
     /// The owner's (sticker's) UUID.
     user_id: uuid::Uuid,
@@ -43,11 +53,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
     let mut errors = FieldErrors::default();
     let owner = fields::required_uuid(body, "user_id", &mut errors);
-    let name = match fields::optional_text(body, "visitor_name", VisitorName::MAX_CHARS, &mut errors) {
-        fields::Field::Present(raw) => VisitorName::parse(&raw),
-        fields::Field::Absent => Some(VisitorName::default()),
-        fields::Field::Failed => None,
-    };
+    let name =
+        match fields::optional_text(body, "visitor_name", VisitorName::MAX_CHARS, &mut errors) {
+            fields::Field::Present(raw) => VisitorName::parse(&raw),
+            fields::Field::Absent => Some(VisitorName::default()),
+            fields::Field::Failed => None,
+        };
     match (owner, name) {
         (Some(owner), Some(name)) if errors.is_empty() => Ok((UserId::from(owner), name)),
         _ => Err(errors),
@@ -76,11 +87,18 @@ pub async fn start_chat(
     state
         .chat_starts
         .check(&address)
-        .map_err(|wait| ApiError::Throttled { wait_secs: retry_after_secs(wait) })?;
+        .map_err(|wait| ApiError::Throttled {
+            wait_secs: retry_after_secs(wait),
+        })?;
     let (owner_id, visitor_name) = parse(&body)?;
     match state.store.find_owner(owner_id).await? {
         Some(owner) if owner.is_registered => {}
-        _ => return Err(ApiError::Validation(FieldErrors::single("user_id", "User not found."))),
+        _ => {
+            return Err(ApiError::Validation(FieldErrors::single(
+                "user_id",
+                "User not found.",
+            )))
+        }
     }
     let token = VisitorToken::generate();
     let room = state

@@ -20,7 +20,10 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{app::AppState, domain::{Message, MessageId, RoomId, VisitorToken}};
+use crate::{
+    app::AppState,
+    domain::{Message, MessageId, RoomId, VisitorToken},
+};
 
 /// Largest page.
 pub const MAX_PAGE: i64 = 500;
@@ -67,24 +70,33 @@ struct Page {
 
 fn parse_page(query: &HashMap<String, String>) -> Result<Page, FieldErrors> {
     let mut errors = FieldErrors::default();
-    let after = query.get("after").filter(|v| !v.is_empty()).and_then(|raw| match Uuid::parse_str(raw) {
-        Ok(id) => Some(MessageId(id)),
-        Err(_) => {
-            errors.add("after", msg::INVALID_UUID);
-            None
-        }
-    });
-    let limit = query.get("limit").filter(|v| !v.is_empty()).and_then(|raw| match raw.parse::<i64>() {
-        Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
-        Ok(_) => {
-            errors.add("limit", format!("Ensure this value is between 1 and {MAX_PAGE}."));
-            None
-        }
-        Err(_) => {
-            errors.add("limit", "A valid integer is required.");
-            None
-        }
-    });
+    let after = query
+        .get("after")
+        .filter(|v| !v.is_empty())
+        .and_then(|raw| match Uuid::parse_str(raw) {
+            Ok(id) => Some(MessageId(id)),
+            Err(_) => {
+                errors.add("after", msg::INVALID_UUID);
+                None
+            }
+        });
+    let limit = query
+        .get("limit")
+        .filter(|v| !v.is_empty())
+        .and_then(|raw| match raw.parse::<i64>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
+            Ok(_) => {
+                errors.add(
+                    "limit",
+                    format!("Ensure this value is between 1 and {MAX_PAGE}."),
+                );
+                None
+            }
+            Err(_) => {
+                errors.add("limit", "A valid integer is required.");
+                None
+            }
+        });
     if errors.is_empty() {
         Ok(Page { after, limit })
     } else {
@@ -119,7 +131,11 @@ pub async fn list_messages(
 ) -> Result<Response, ApiError> {
     let room = RoomId::parse(&room_id).ok_or(ApiError::NotFound)?;
     let page = parse_page(&query)?;
-    let access = state.store.find_room_access(room).await?.ok_or(ApiError::NotFound)?;
+    let access = state
+        .store
+        .find_room_access(room)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let allowed = match &participant {
         Participant::Owner(owner) => owner.user_id == access.owner_id,
         Participant::Visitor(Some(token)) => token.hash() == access.visitor_token_hash,
@@ -129,7 +145,10 @@ pub async fn list_messages(
     if !allowed {
         return Err(ApiError::PermissionDenied);
     }
-    let messages = state.store.list_messages(room, page.after, page.limit).await?;
+    let messages = state
+        .store
+        .list_messages(room, page.after, page.limit)
+        .await?;
     if is_owner {
         state.store.mark_read_by_owner(room).await?;
     }
@@ -137,7 +156,10 @@ pub async fn list_messages(
     let mut response = Json(body).into_response();
     if let (Some(limit), Some(last)) = (page.limit, messages.last()) {
         if messages.len() as i64 == limit {
-            let mut next = format!("</api/chat/rooms/{room}/messages/?after={}&limit={limit}", last.id);
+            let mut next = format!(
+                "</api/chat/rooms/{room}/messages/?after={}&limit={limit}",
+                last.id
+            );
             if let Some(visitor) = query.get("visitor") {
                 next.push_str(&format!("&visitor={visitor}"));
             }
@@ -161,9 +183,14 @@ pub enum Participant {
 impl FromRequestParts<AppState> for Participant {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if bearer_token(parts)?.is_some() {
-            return OwnerAuth::from_request_parts(parts, state).await.map(Self::Owner);
+            return OwnerAuth::from_request_parts(parts, state)
+                .await
+                .map(Self::Owner);
         }
         let visitor = Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .ok()

@@ -9,7 +9,10 @@ use axum::{
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use shared::{auth::OwnerAuth, http::{ApiError, DetailBody}};
+use shared::{
+    auth::OwnerAuth,
+    http::{ApiError, DetailBody},
+};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -71,7 +74,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 401, body = DetailBody),
     )
 )]
-pub async fn list_rooms(State(state): State<AppState>, owner: OwnerAuth, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn list_rooms(
+    State(state): State<AppState>,
+    owner: OwnerAuth,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let rooms = state.store.list_rooms_for_owner(owner.user_id).await?;
     let body: Vec<RoomSummary> = rooms.into_iter().map(RoomSummary::from).collect();
     let json = serde_json::to_vec(&body).map_err(anyhow::Error::from)?;
@@ -79,13 +86,22 @@ pub async fn list_rooms(State(state): State<AppState>, owner: OwnerAuth, headers
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim().trim_start_matches("W/") == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim().trim_start_matches("W/") == etag)
+        });
     let etag_header = HeaderValue::from_str(&etag).map_err(anyhow::Error::from)?;
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag_header)]).into_response());
     }
     Ok((
-        [(header::ETAG, etag_header), (header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [
+            (header::ETAG, etag_header),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
         json,
     )
         .into_response())

@@ -140,7 +140,12 @@ pub trait ChatStore: OutboxStore {
     async fn list_rooms_for_owner(&self, owner: UserId) -> Result<Vec<Room>, StoreError>;
 
     /// A room's messages, oldest first, optionally after a message and limited.
-    async fn list_messages(&self, room: RoomId, after: Option<MessageId>, limit: Option<i64>) -> Result<Vec<Message>, StoreError>;
+    async fn list_messages(
+        &self,
+        room: RoomId,
+        after: Option<MessageId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>, StoreError>;
 
     /// Commits a batch of messages, their rooms' activity and their events in one transaction.
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError>;
@@ -159,9 +164,14 @@ pub trait ChatStore: OutboxStore {
 }
 
 /// Connects to the database the URL names and applies pending migrations.
-pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Arc<dyn ChatStore>> {
+pub async fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+) -> anyhow::Result<Arc<dyn ChatStore>> {
     Ok(match url.backend() {
-        Backend::Postgres => Arc::new(postgres::PostgresStore::connect(url, max_connections).await?),
+        Backend::Postgres => {
+            Arc::new(postgres::PostgresStore::connect(url, max_connections).await?)
+        }
         Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url).await?),
     })
 }
@@ -203,7 +213,10 @@ mod tests {
     #[test]
     fn both_backends_have_the_same_migrations() {
         let names = |backend: &str| {
-            let dir = format!("{}/../../migrations/chat/{backend}", env!("CARGO_MANIFEST_DIR"));
+            let dir = format!(
+                "{}/../../migrations/chat/{backend}",
+                env!("CARGO_MANIFEST_DIR")
+            );
             let mut names: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

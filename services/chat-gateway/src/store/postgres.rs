@@ -13,7 +13,10 @@ use uuid::Uuid;
 
 use super::{
     preview, room_activity,
-    rows::{sender_type_str, MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS, ROOM_ACCESS_COLUMNS, ROOM_COLUMNS},
+    rows::{
+        sender_type_str, MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS,
+        ROOM_ACCESS_COLUMNS, ROOM_COLUMNS,
+    },
     ChatStore, PendingMessage, StoreError, ROOM_LIST_LIMIT,
 };
 use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId};
@@ -27,7 +30,9 @@ impl PostgresStore {
     /// Connects and migrates.
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
         let pool = shared::db::connect_postgres(url, max_connections).await?;
-        sqlx::migrate!("../../migrations/chat/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/chat/postgres")
+            .run(&pool)
+            .await?;
         Ok(Self { pool })
     }
 }
@@ -64,11 +69,12 @@ impl ChatStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(user.id = %id))]
     async fn find_owner(&self, id: UserId) -> Result<Option<Owner>, StoreError> {
-        let row: Option<OwnerRow> =
-            sqlx::query_as("select id, is_registered, is_profile_public, version from owners where id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<OwnerRow> = sqlx::query_as(
+            "select id, is_registered, is_profile_public, version from owners where id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(Owner::from))
     }
 
@@ -94,10 +100,12 @@ impl ChatStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(room.id = %id))]
     async fn find_room_access(&self, id: RoomId) -> Result<Option<RoomAccess>, StoreError> {
-        let row: Option<RoomAccessRow> = sqlx::query_as(&format!("select {ROOM_ACCESS_COLUMNS} from rooms where id = $1"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<RoomAccessRow> = sqlx::query_as(&format!(
+            "select {ROOM_ACCESS_COLUMNS} from rooms where id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(RoomAccess::from))
     }
 
@@ -114,7 +122,12 @@ impl ChatStore for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(room.id = %room))]
-    async fn list_messages(&self, room: RoomId, after: Option<MessageId>, limit: Option<i64>) -> Result<Vec<Message>, StoreError> {
+    async fn list_messages(
+        &self,
+        room: RoomId,
+        after: Option<MessageId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>, StoreError> {
         let rows: Vec<MessageRow<DateTime<Utc>>> = match after {
             None => sqlx::query_as(&format!(
                 "select {MESSAGE_COLUMNS} from messages where room_id = $1 order by created_at, id limit $2"
@@ -157,7 +170,10 @@ impl ChatStore for PostgresStore {
         let activity = room_activity(batch);
         let a_rooms: Vec<Uuid> = activity.iter().map(|a| a.room_id.0).collect();
         let a_ids: Vec<Uuid> = activity.iter().map(|a| a.last.id.0).collect();
-        let a_senders: Vec<&str> = activity.iter().map(|a| sender_type_str(a.last.sender_type)).collect();
+        let a_senders: Vec<&str> = activity
+            .iter()
+            .map(|a| sender_type_str(a.last.sender_type))
+            .collect();
         let a_previews: Vec<String> = activity.iter().map(|a| preview(&a.last.content)).collect();
         let a_times: Vec<DateTime<Utc>> = activity.iter().map(|a| a.last.created_at).collect();
         let a_resets: Vec<bool> = activity.iter().map(|a| a.reset_unread).collect();
@@ -218,10 +234,12 @@ impl ChatStore for PostgresStore {
             .bind(default)
             .execute(&self.pool)
             .await?;
-        Ok(sqlx::query_scalar("select value from projection_state where name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("select value from projection_state where name = $1")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -65,7 +65,12 @@ pub struct RoomRow<T> {
 impl<T: DbTime> From<RoomRow<T>> for Room {
     fn from(row: RoomRow<T>) -> Self {
         let id = RoomId(row.id);
-        let last_message = match (row.last_message_id, row.last_message_sender, row.last_message_content, row.last_message_at) {
+        let last_message = match (
+            row.last_message_id,
+            row.last_message_sender,
+            row.last_message_content,
+            row.last_message_at,
+        ) {
             (Some(mid), Some(sender), Some(content), Some(at)) => Some(Message {
                 id: MessageId(mid),
                 room_id: id,

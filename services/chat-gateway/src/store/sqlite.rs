@@ -12,7 +12,10 @@ use sqlx::SqlitePool;
 
 use super::{
     preview, room_activity,
-    rows::{sender_type_str, MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS, ROOM_ACCESS_COLUMNS, ROOM_COLUMNS},
+    rows::{
+        sender_type_str, MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS,
+        ROOM_ACCESS_COLUMNS, ROOM_COLUMNS,
+    },
     ChatStore, PendingMessage, StoreError, ROOM_LIST_LIMIT,
 };
 use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId};
@@ -27,7 +30,9 @@ impl SqliteStore {
     pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
         shared::db::ensure_sqlite_parent_dir(url)?;
         let pool = shared::db::connect_sqlite(url).await?;
-        sqlx::migrate!("../../migrations/chat/sqlite").run(&pool).await?;
+        sqlx::migrate!("../../migrations/chat/sqlite")
+            .run(&pool)
+            .await?;
         Ok(Self { pool })
     }
 }
@@ -72,11 +77,12 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(user.id = %id))]
     async fn find_owner(&self, id: UserId) -> Result<Option<Owner>, StoreError> {
-        let row: Option<OwnerRow> =
-            sqlx::query_as("select id, is_registered, is_profile_public, version from owners where id = ?")
-                .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<OwnerRow> = sqlx::query_as(
+            "select id, is_registered, is_profile_public, version from owners where id = ?",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(Owner::from))
     }
 
@@ -104,10 +110,12 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(room.id = %id))]
     async fn find_room_access(&self, id: RoomId) -> Result<Option<RoomAccess>, StoreError> {
-        let row: Option<RoomAccessRow> = sqlx::query_as(&format!("select {ROOM_ACCESS_COLUMNS} from rooms where id = ?"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<RoomAccessRow> = sqlx::query_as(&format!(
+            "select {ROOM_ACCESS_COLUMNS} from rooms where id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(RoomAccess::from))
     }
 
@@ -124,7 +132,12 @@ impl ChatStore for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(room.id = %room))]
-    async fn list_messages(&self, room: RoomId, after: Option<MessageId>, limit: Option<i64>) -> Result<Vec<Message>, StoreError> {
+    async fn list_messages(
+        &self,
+        room: RoomId,
+        after: Option<MessageId>,
+        limit: Option<i64>,
+    ) -> Result<Vec<Message>, StoreError> {
         // SQLite: a negative limit means none.
         let limit = limit.unwrap_or(-1);
         let rows: Vec<MessageRow<i64>> = match after {
@@ -215,10 +228,12 @@ impl ChatStore for SqliteStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(sqlx::query_scalar("select value from projection_state where name = ?")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("select value from projection_state where name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

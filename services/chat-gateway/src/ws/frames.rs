@@ -63,7 +63,9 @@ struct ClientFrame {
 /// Parses a client text frame into message text, or the reason to send back.
 pub fn parse_client_frame(text: &str) -> Result<MessageText, String> {
     let frame: ClientFrame = match serde_json::from_str::<Value>(text) {
-        Ok(value @ Value::Object(_)) => serde_json::from_value(value).map_err(|_| reason::INVALID_JSON.to_owned())?,
+        Ok(value @ Value::Object(_)) => {
+            serde_json::from_value(value).map_err(|_| reason::INVALID_JSON.to_owned())?
+        }
         Ok(_) => return Err(reason::MISSING_MESSAGE.to_owned()),
         Err(_) => return Err(reason::INVALID_JSON.to_owned()),
     };
@@ -80,11 +82,31 @@ mod tests {
 
     #[test]
     fn client_frames_are_validated() {
-        assert_eq!(parse_client_frame(r#"{"message":"Salom"}"#).unwrap().as_ref(), "Salom");
-        assert_eq!(parse_client_frame("nope").unwrap_err(), reason::INVALID_JSON);
-        assert_eq!(parse_client_frame("[1]").unwrap_err(), reason::MISSING_MESSAGE);
-        assert_eq!(parse_client_frame("{}").unwrap_err(), reason::MISSING_MESSAGE);
-        assert_eq!(parse_client_frame(r#"{"message":5}"#).unwrap_err(), reason::MESSAGE_NOT_STRING);
-        assert_eq!(parse_client_frame(r#"{"message":"  "}"#).unwrap_err(), "Message must not be blank.");
+        assert_eq!(
+            parse_client_frame(r#"{"message":"Salom"}"#)
+                .unwrap()
+                .as_ref(),
+            "Salom"
+        );
+        assert_eq!(
+            parse_client_frame("nope").unwrap_err(),
+            reason::INVALID_JSON
+        );
+        assert_eq!(
+            parse_client_frame("[1]").unwrap_err(),
+            reason::MISSING_MESSAGE
+        );
+        assert_eq!(
+            parse_client_frame("{}").unwrap_err(),
+            reason::MISSING_MESSAGE
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"message":5}"#).unwrap_err(),
+            reason::MESSAGE_NOT_STRING
+        );
+        assert_eq!(
+            parse_client_frame(r#"{"message":"  "}"#).unwrap_err(),
+            "Message must not be blank."
+        );
     }
 }

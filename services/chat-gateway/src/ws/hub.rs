@@ -112,17 +112,19 @@ impl Hub {
             return;
         };
         let mut delivered = 0u64;
-        entry.sockets.retain(|(_, sender)| match sender.try_send(frame.clone()) {
-            Ok(()) => {
-                delivered += 1;
-                true
-            }
-            Err(_) => {
-                metrics::counter!("ws_slow_consumers_total").increment(1);
-                metrics::gauge!("ws_open_sockets").decrement(1.0);
-                false
-            }
-        });
+        entry
+            .sockets
+            .retain(|(_, sender)| match sender.try_send(frame.clone()) {
+                Ok(()) => {
+                    delivered += 1;
+                    true
+                }
+                Err(_) => {
+                    metrics::counter!("ws_slow_consumers_total").increment(1);
+                    metrics::gauge!("ws_open_sockets").decrement(1.0);
+                    false
+                }
+            });
         metrics::counter!("chat_messages_out_total").increment(delivered);
     }
 

@@ -80,7 +80,10 @@ where
     let (sender, mut outgoing) = mpsc::channel(ctx.limits.send_queue.max(1));
     let conn = ctx.hub.join(ctx.room, sender);
     let mut bucket = ctx.limits.quota.map(Bucket::full);
-    let mut ping = tokio::time::interval_at(Instant::now() + ctx.limits.ping_interval, ctx.limits.ping_interval);
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + ctx.limits.ping_interval,
+        ctx.limits.ping_interval,
+    );
     let mut last_seen = Instant::now();
 
     let farewell = loop {
@@ -88,7 +91,7 @@ where
             () = ctx.stop.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
             frame = outgoing.recv() => match frame {
                 Some(text) => {
-                    if socket.send(WsMessage::Text(text)).await.is_err() {
+                    if !send_within(&mut socket, WsMessage::Text(text), ctx.limits.idle_timeout).await {
                         break None;
                     }
                 }
@@ -104,7 +107,8 @@ where
                     WsMessage::Ping(_) | WsMessage::Pong(_) => None,
                 };
                 if let Some(reply) = reply {
-                    if socket.send(WsMessage::Text(frames::error_frame(&reply))).await.is_err() {
+                    let frame = WsMessage::Text(frames::error_frame(&reply));
+                    if !send_within(&mut socket, frame, ctx.limits.idle_timeout).await {
                         break None;
                     }
                 }
@@ -113,7 +117,7 @@ where
                 if last_seen.elapsed() >= ctx.limits.idle_timeout {
                     break Some(close(CLOSE_IDLE, "idle timeout"));
                 }
-                if socket.send(WsMessage::Ping(Default::default())).await.is_err() {
+                if !send_within(&mut socket, WsMessage::Ping(Default::default()), ctx.limits.idle_timeout).await {
                     break None;
                 }
             }
@@ -121,14 +125,35 @@ where
     };
     ctx.hub.leave(ctx.room, conn);
     if let Some(frame) = farewell {
-        let _ = socket.send(frame).await;
+        send_within(&mut socket, frame, CLOSE_GRACE).await;
     }
-    let _ = socket.close().await;
+    let _ = tokio::time::timeout(CLOSE_GRACE, socket.close()).await;
+}
+
+/// How long the closing handshake may take before the socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Sends one frame, giving up after `limit`. A client that stops reading fills its TCP window
+/// and would otherwise hold the session in `send` for ever, out of reach of the idle timeout,
+/// the slow-reader rule and shutdown.
+async fn send_within<S: Sink<WsMessage> + Unpin>(
+    socket: &mut S,
+    frame: WsMessage,
+    limit: Duration,
+) -> bool {
+    matches!(
+        tokio::time::timeout(limit, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Validates, rate-limits, commits and broadcasts one client frame; returns the error to
 /// send back to this socket only, if any.
-async fn handle_text(ctx: &SessionContext, bucket: Option<&mut Bucket>, text: &str) -> Option<String> {
+async fn handle_text(
+    ctx: &SessionContext,
+    bucket: Option<&mut Bucket>,
+    text: &str,
+) -> Option<String> {
     let body = match frames::parse_client_frame(text) {
         Ok(body) => body,
         Err(reason) => return Some(reason),

@@ -27,7 +27,10 @@ async fn start_chat_returns_201_with_exactly_room_id_visitor_token_and_ws_path(
     assert_eq!(keys(&body), ["room_id", "visitor_token", "ws_path"]);
     assert!(is_uuid(&body["room_id"]), "{body}");
     assert!(is_uuid(&body["visitor_token"]), "{body}");
-    assert_eq!(body["ws_path"], format!("/ws/chat/{}/", body["room_id"].as_str().unwrap()));
+    assert_eq!(
+        body["ws_path"],
+        format!("/ws/chat/{}/", body["room_id"].as_str().unwrap())
+    );
 }
 
 #[rstest]
@@ -43,7 +46,9 @@ async fn start_chat_lists_the_room_for_the_owner_with_the_trimmed_visitor_name(
     let named = app
         .start_chat(&json!({"user_id": owner.id.to_string(), "visitor_name": "  Qo'shni  "}))
         .await;
-    let anonymous = app.start_chat(&json!({"user_id": owner.id.to_string()})).await;
+    let anonymous = app
+        .start_chat(&json!({"user_id": owner.id.to_string()}))
+        .await;
 
     // Assert
     let named: Value = named.json().await.unwrap();
@@ -89,7 +94,9 @@ async fn start_chat_works_for_an_owner_whose_profile_is_hidden(
     let owner = TestOwner::stored(&app, true, false).await;
 
     // Act
-    let response = app.start_chat(&json!({"user_id": owner.id.to_string()})).await;
+    let response = app
+        .start_chat(&json!({"user_id": owner.id.to_string()}))
+        .await;
 
     // Assert
     assert_eq!(response.status(), 201);
@@ -105,11 +112,16 @@ async fn start_chat_returns_400_user_not_found_for_an_owner_the_gateway_does_not
     let stranger = TestOwner::unknown(&app);
 
     // Act
-    let response = app.start_chat(&json!({"user_id": stranger.id.to_string()})).await;
+    let response = app
+        .start_chat(&json!({"user_id": stranger.id.to_string()}))
+        .await;
 
     // Assert
     assert_eq!(response.status(), 400);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"user_id": ["User not found."]}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"user_id": ["User not found."]})
+    );
     assert!(app.rooms_of(&stranger).await.is_empty());
 }
 
@@ -123,11 +135,16 @@ async fn start_chat_returns_400_user_not_found_for_a_sticker_that_is_not_registe
     let sticker = TestOwner::stored(&app, false, true).await;
 
     // Act
-    let response = app.start_chat(&json!({"user_id": sticker.id.to_string()})).await;
+    let response = app
+        .start_chat(&json!({"user_id": sticker.id.to_string()}))
+        .await;
 
     // Assert
     assert_eq!(response.status(), 400);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"user_id": ["User not found."]}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"user_id": ["User not found."]})
+    );
     assert!(app.rooms_of(&sticker).await.is_empty());
 }
 
@@ -145,6 +162,10 @@ async fn start_chat_returns_400_user_not_found_for_a_sticker_that_is_not_registe
 #[case::every_field_at_once(
     json!({"user_id": "nope", "visitor_name": "x".repeat(101)}),
     json!({"user_id": ["Must be a valid UUID."], "visitor_name": ["Ensure this field has no more than 100 characters."]})
+)]
+#[case::name_with_a_null_character(
+    json!({"user_id": "0b4e7a0e-5b8a-4b8e-9a3c-1d2e3f4a5b6c", "visitor_name": "a\u{0}b"}),
+    json!({"visitor_name": ["Null characters are not allowed."]})
 )]
 #[case::name_not_a_string(
     json!({"user_id": "0b4e7a0e-5b8a-4b8e-9a3c-1d2e3f4a5b6c", "visitor_name": {"first": "A"}}),
@@ -212,7 +233,13 @@ async fn start_chat_returns_400_json_parse_error_for_malformed_json(
     // Assert
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().starts_with("JSON parse error - "), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("JSON parse error - "),
+        "{body}"
+    );
 }
 
 #[rstest]
@@ -269,14 +296,29 @@ async fn start_chat_returns_429_with_retry_after_once_an_address_exceeds_its_lim
     }
 
     // Act
-    let response = app.start_chat(&json!({"user_id": owner.id.to_string()})).await;
+    let response = app
+        .start_chat(&json!({"user_id": owner.id.to_string()}))
+        .await;
 
     // Assert
     assert_eq!(response.status(), 429);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((1..=60).contains(&retry_after), "Retry-After: {retry_after}");
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=60).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
     let body: Value = response.json().await.unwrap();
-    assert!(body["detail"].as_str().unwrap().starts_with("Request was throttled."), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("Request was throttled."),
+        "{body}"
+    );
     assert_eq!(app.rooms_of(&owner).await.len(), 3);
 }
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 use shared::config::Backend;
 
 use crate::helpers::{
-    chat_stream_events, eventually, is_wire_timestamp, spawn_app, spawn_cluster, tally, StoredEvent, TestApp,
-    TestOwner, PATIENCE, QUIET,
+    chat_stream_events, eventually, is_wire_timestamp, nats_msg_id, spawn_app, spawn_cluster,
+    tally, StoredEvent, TestApp, TestOwner, PATIENCE, QUIET,
 };
 
 async fn outbox_drained(apps: &[&TestApp]) {
@@ -37,7 +37,9 @@ async fn room_creation_and_messages_reach_the_chat_stream_once_each_with_a_nats_
 
     // Act
     let chat = app.start_chat_with(&owner).await;
-    let mut sent = app.chat(&chat.room_id, &chat.visitor(), &["Salom", "Chiqing"]).await;
+    let mut sent = app
+        .chat(&chat.room_id, &chat.visitor(), &["Salom", "Chiqing"])
+        .await;
     sent.extend(app.chat(&chat.room_id, &owner.auth(), &["Hozir"]).await);
     outbox_drained(&[&app]).await;
     let republished = app.relay.publish_all().await.unwrap();
@@ -48,7 +50,11 @@ async fn room_creation_and_messages_reach_the_chat_stream_once_each_with_a_nats_
     let created = of_room(&events, &chat.room_id, "created");
     assert_eq!(created.len(), 1, "{events:?}");
     let created = created[0];
-    assert_eq!(created.msg_id.as_deref(), created.document["event_id"].as_str());
+    assert_eq!(
+        created.msg_id.as_deref(),
+        created.document["event_id"].as_str(),
+        "{created:?}"
+    );
     assert_eq!(created.document["event_type"], "chat.room.created");
     assert_eq!(created.document["schema_version"], 1);
     assert!(is_wire_timestamp(&created.document["occurred_at"]));
@@ -56,9 +62,15 @@ async fn room_creation_and_messages_reach_the_chat_stream_once_each_with_a_nats_
     assert_eq!(created.document["data"]["owner_id"], owner.id.to_string());
 
     let messages = of_room(&events, &chat.room_id, "messages");
-    let ids: Vec<&str> = messages.iter().map(|e| e.msg_id.as_deref().expect("Nats-Msg-Id")).collect();
+    let ids: Vec<&str> = messages
+        .iter()
+        .map(|e| e.msg_id.as_deref().expect("Nats-Msg-Id"))
+        .collect();
     let sent_ids: Vec<&str> = sent.iter().map(|f| f["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, sent_ids, "each message once, in order, its id as Nats-Msg-Id");
+    assert_eq!(
+        ids, sent_ids,
+        "each message once, in order, its id as Nats-Msg-Id"
+    );
     for (event, frame) in messages.iter().zip(&sent) {
         let data = &event.document["data"];
         assert_eq!(event.document["event_id"], frame["id"]);
@@ -77,25 +89,59 @@ async fn a_core_nats_subscriber_sees_each_chat_event_live_once() {
     // Arrange
     let app = spawn_app(Backend::Postgres).await;
     let owner = TestOwner::registered(&app).await;
-    let client = async_nats::connect(app.nats_url.as_deref().unwrap()).await.unwrap();
-    let mut subscription = client.subscribe(format!("{}chat.>", app.prefix)).await.unwrap();
+    let client = async_nats::connect(app.nats_url.as_deref().unwrap())
+        .await
+        .unwrap();
+    let mut subscription = client
+        .subscribe(format!("{}chat.>", app.prefix))
+        .await
+        .unwrap();
     client.flush().await.unwrap();
 
     // Act
     let chat = app.start_chat_with(&owner).await;
-    let sent = app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"]).await;
+    let sent = app
+        .chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"])
+        .await;
 
     // Assert
     let mut seen = Vec::new();
     for _ in 0..3 {
-        let message = tokio::time::timeout(PATIENCE, subscription.next()).await.unwrap().unwrap();
-        let msg_id = message.headers.as_ref().and_then(|h| h.get("Nats-Msg-Id")).map(|v| v.as_str().to_owned());
-        seen.push((message.subject.as_str().trim_start_matches(&app.prefix).to_owned(), msg_id.expect("Nats-Msg-Id")));
+        let message = tokio::time::timeout(PATIENCE, subscription.next())
+            .await
+            .unwrap()
+            .unwrap();
+        let msg_id = nats_msg_id(message.headers.as_ref());
+        seen.push((
+            message
+                .subject
+                .as_str()
+                .trim_start_matches(&app.prefix)
+                .to_owned(),
+            msg_id.expect("Nats-Msg-Id"),
+        ));
     }
-    assert!(tokio::time::timeout(QUIET, subscription.next()).await.is_err(), "no duplicates");
+    assert!(
+        tokio::time::timeout(QUIET, subscription.next())
+            .await
+            .is_err(),
+        "no duplicates"
+    );
     assert_eq!(seen[0].0, format!("chat.rooms.{}.created", chat.room_id));
-    assert_eq!(seen[1], (format!("chat.rooms.{}.messages", chat.room_id), sent[0]["id"].as_str().unwrap().to_owned()));
-    assert_eq!(seen[2], (format!("chat.rooms.{}.messages", chat.room_id), sent[1]["id"].as_str().unwrap().to_owned()));
+    assert_eq!(
+        seen[1],
+        (
+            format!("chat.rooms.{}.messages", chat.room_id),
+            sent[0]["id"].as_str().unwrap().to_owned()
+        )
+    );
+    assert_eq!(
+        seen[2],
+        (
+            format!("chat.rooms.{}.messages", chat.room_id),
+            sent[1]["id"].as_str().unwrap().to_owned()
+        )
+    );
 }
 
 #[tokio::test]
@@ -107,17 +153,33 @@ async fn the_in_process_bus_carries_each_chat_event_once() {
 
     // Act
     let chat = app.start_chat_with(&owner).await;
-    let sent = app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"]).await;
+    let sent = app
+        .chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"])
+        .await;
 
     // Assert
     let mut seen = Vec::new();
     for _ in 0..3 {
-        seen.push(tokio::time::timeout(PATIENCE, events.next()).await.unwrap().unwrap());
+        seen.push(
+            tokio::time::timeout(PATIENCE, events.next())
+                .await
+                .unwrap()
+                .unwrap(),
+        );
     }
-    assert!(tokio::time::timeout(QUIET, events.next()).await.is_err(), "no duplicates");
-    assert_eq!(seen[0].subject, format!("chat.rooms.{}.created", chat.room_id));
+    assert!(
+        tokio::time::timeout(QUIET, events.next()).await.is_err(),
+        "no duplicates"
+    );
+    assert_eq!(
+        seen[0].subject,
+        format!("chat.rooms.{}.created", chat.room_id)
+    );
     for (envelope, frame) in seen[1..].iter().zip(&sent) {
-        assert_eq!(envelope.subject, format!("chat.rooms.{}.messages", chat.room_id));
+        assert_eq!(
+            envelope.subject,
+            format!("chat.rooms.{}.messages", chat.room_id)
+        );
         assert_eq!(envelope.id.to_string(), frame["id"].as_str().unwrap());
         let document: Value = serde_json::from_slice(&envelope.payload).unwrap();
         assert_eq!(document["data"]["content"], frame["message"]);
@@ -148,10 +210,20 @@ async fn two_replicas_relaying_one_outbox_publish_every_event_exactly_once() {
 
     // Assert
     let events = chat_stream_events(a.nats_url.as_deref().unwrap(), &a.prefix).await;
-    let created = tally(events.iter().filter(|e| e.subject.ends_with(".created")).map(|e| e.subject.as_str()));
+    let created = tally(
+        events
+            .iter()
+            .filter(|e| e.subject.ends_with(".created"))
+            .map(|e| e.subject.as_str()),
+    );
     assert_eq!(created.len(), rooms.len());
     assert!(created.values().all(|n| *n == 1), "{created:?}");
-    let messages = tally(events.iter().filter(|e| e.subject.ends_with(".messages")).map(|e| e.msg_id.as_deref().unwrap()));
+    let messages = tally(
+        events
+            .iter()
+            .filter(|e| e.subject.ends_with(".messages"))
+            .map(|e| e.msg_id.as_deref().unwrap()),
+    );
     assert_eq!(messages.keys().cloned().collect::<HashSet<_>>(), sent_ids);
     assert!(messages.values().all(|n| *n == 1), "{messages:?}");
 }

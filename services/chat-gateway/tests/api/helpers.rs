@@ -4,6 +4,11 @@
 //! `TestApp` has one method per endpoint plus `open_ws` for the socket. Nothing is shared
 //! between tests: every test gets its own database, prefix, key and throttles.
 
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
 use std::{
     collections::HashMap,
     future::Future,
@@ -27,7 +32,7 @@ use shared::{
     events::{
         catalog::{AccountEvent, UserSnapshot},
         outbox::Relay,
-        EventBus, InProcessBus, NatsBus,
+        Envelope, EventBus, InProcessBus, NatsBus,
     },
     ids::UserId,
     testing::{init_test_tracing, nats_url, unique_prefix, TestDatabase},
@@ -200,11 +205,25 @@ pub async fn spawn_replica(placement: Placement, configure: impl FnOnce(&mut Con
     // Serving starts after the owner projection has subscribed, so events published from
     // here on are seen even on the in-process bus, which keeps nothing for late joiners.
     eventually("the app serves /healthz", || async {
-        let response = app.client.get(format!("{}/healthz", app.address)).send().await.ok()?;
+        let response = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .ok()?;
         (response.status() == 200).then_some(())
     })
     .await;
     app
+}
+
+/// Publishes as a relay does: retrying while the broker refuses, e.g. while the app is still
+/// creating the streams this bus also tries to create (NATS may then report an overlap).
+pub async fn publish(bus: &dyn EventBus, envelopes: &[Envelope]) {
+    eventually("the events are published", || async {
+        bus.publish_batch(envelopes).await.ok()
+    })
+    .await;
 }
 
 /// Polls `probe` until it yields a value, failing the test after [`PATIENCE`].
@@ -218,7 +237,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -228,18 +250,27 @@ pub fn is_wire_timestamp(value: &Value) -> bool {
     const SHAPE: &str = "dddd-dd-ddTdd:dd:dd.ddddddZ";
     value.as_str().is_some_and(|s| {
         s.len() == SHAPE.len()
-            && s.chars().zip(SHAPE.chars()).all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
+            && s.chars()
+                .zip(SHAPE.chars())
+                .all(|(c, p)| if p == 'd' { c.is_ascii_digit() } else { c == p })
     })
 }
 
 /// Whether `value` is a UUID string.
 pub fn is_uuid(value: &Value) -> bool {
-    value.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
+    value
+        .as_str()
+        .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
 }
 
 /// The sorted keys of a JSON object.
 pub fn keys(value: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = value.as_object().expect("a JSON object").keys().cloned().collect();
+    let mut keys: Vec<String> = value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .cloned()
+        .collect();
     keys.sort();
     keys
 }
@@ -333,7 +364,12 @@ impl StartedChat {
 }
 
 /// A registration snapshot as accounts-api would publish it.
-pub fn snapshot(id: UserId, is_registered: bool, is_profile_public: bool, version: i64) -> UserSnapshot {
+pub fn snapshot(
+    id: UserId,
+    is_registered: bool,
+    is_profile_public: bool,
+    version: i64,
+) -> UserSnapshot {
     UserSnapshot {
         id,
         is_registered,
@@ -384,7 +420,8 @@ impl TestApp {
 
     /// A request to `path`, for cases the endpoint methods do not cover.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, format!("{}{path}", self.address))
+        self.client
+            .request(method, format!("{}{path}", self.address))
     }
 
     /// `GET path`.
@@ -398,10 +435,7 @@ impl TestApp {
     /// Publishes an account event as accounts-api's relay would.
     pub async fn publish_account_event(&self, event: &AccountEvent) {
         let row = event.to_outbox(shared::time::now());
-        self.bus
-            .publish_batch(&[row.to_envelope(None)])
-            .await
-            .expect("event published");
+        publish(self.bus.as_ref(), &[row.to_envelope(None)]).await;
     }
 
     /// Waits until the projection knows `id` at `version` or later.
@@ -428,12 +462,17 @@ impl TestApp {
 
     /// Starts a chat with `owner` and checks it worked.
     pub async fn start_chat_with(&self, owner: &TestOwner) -> StartedChat {
-        let response = self.start_chat(&json!({"user_id": owner.id.to_string()})).await;
+        let response = self
+            .start_chat(&json!({"user_id": owner.id.to_string()}))
+            .await;
         assert_eq!(response.status(), 201, "chat starts");
         let body: Value = response.json().await.expect("JSON body");
         StartedChat {
             room_id: body["room_id"].as_str().expect("room_id").to_owned(),
-            visitor_token: body["visitor_token"].as_str().expect("visitor_token").to_owned(),
+            visitor_token: body["visitor_token"]
+                .as_str()
+                .expect("visitor_token")
+                .to_owned(),
         }
     }
 
@@ -443,7 +482,11 @@ impl TestApp {
     }
 
     /// `GET /api/chat/rooms/` with `If-None-Match`.
-    pub async fn list_rooms_if_none_match(&self, auth: &Auth, etag: Option<&str>) -> reqwest::Response {
+    pub async fn list_rooms_if_none_match(
+        &self,
+        auth: &Auth,
+        etag: Option<&str>,
+    ) -> reqwest::Response {
         let mut request = self.request(reqwest::Method::GET, "/api/chat/rooms/");
         if let Auth::Owner(token) = auth {
             request = request.bearer_auth(token);
@@ -462,8 +505,16 @@ impl TestApp {
     }
 
     /// `GET /api/chat/rooms/<room>/messages/` as `auth`, with extra query pairs.
-    pub async fn list_messages(&self, room: &str, auth: &Auth, query: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self.request(reqwest::Method::GET, &format!("/api/chat/rooms/{room}/messages/"));
+    pub async fn list_messages(
+        &self,
+        room: &str,
+        auth: &Auth,
+        query: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = self.request(
+            reqwest::Method::GET,
+            &format!("/api/chat/rooms/{room}/messages/"),
+        );
         match auth {
             Auth::None => {}
             Auth::Owner(token) => request = request.bearer_auth(token),
@@ -511,7 +562,10 @@ impl TestApp {
         for text in texts {
             socket.send_message(text).await;
             let frame = socket.next_json().await;
-            assert_eq!(frame["message"], *text, "the echo of what was sent: {frame}");
+            assert_eq!(
+                frame["message"], *text,
+                "the echo of what was sent: {frame}"
+            );
             frames.push(frame);
         }
         socket.close().await;
@@ -557,24 +611,36 @@ impl WsClient {
 
     /// Sends a raw text frame.
     pub async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::text(text)).await.expect("frame sent");
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("frame sent");
     }
 
     /// Sends `{"message": text}`.
     pub async fn send_message(&mut self, text: &str) {
-        self.send_text(&json!({ "message": text }).to_string()).await;
+        self.send_text(&json!({ "message": text }).to_string())
+            .await;
     }
 
     /// Sends a binary frame.
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
-        self.socket.send(Message::binary(bytes)).await.expect("frame sent");
+        self.socket
+            .send(Message::binary(bytes))
+            .await
+            .expect("frame sent");
     }
 
     /// The next frame that is not a ping or pong, or `None` after `within`.
-    pub async fn next_frame(&mut self, within: Duration) -> Option<Result<Message, tungstenite::Error>> {
+    pub async fn next_frame(
+        &mut self,
+        within: Duration,
+    ) -> Option<Result<Message, tungstenite::Error>> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?;
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
             match frame {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(other) => return Some(other),
@@ -605,9 +671,16 @@ impl WsClient {
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match self.next_frame(left).await {
-                Some(Ok(Message::Text(text))) => frames.push(serde_json::from_str(&text).expect("a JSON frame")),
+                Some(Ok(Message::Text(text))) => {
+                    frames.push(serde_json::from_str(&text).expect("a JSON frame"))
+                }
                 Some(Ok(Message::Close(frame))) => {
-                    return (frames, Ending::Closed(frame.map(|CloseFrame { code, reason }| (u16::from(code), reason.to_string()))));
+                    return (
+                        frames,
+                        Ending::Closed(frame.map(|CloseFrame { code, reason }| {
+                            (u16::from(code), reason.to_string())
+                        })),
+                    );
                 }
                 Some(Ok(other)) => panic!("unexpected frame {other:?}"),
                 Some(Err(_)) => return (frames, Ending::Dropped),
@@ -619,7 +692,10 @@ impl WsClient {
     /// Closes from the client side and waits for the server's answer.
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
-        let _ = tokio::time::timeout(PATIENCE, async { while self.socket.next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(PATIENCE, async {
+            while self.socket.next().await.is_some() {}
+        })
+        .await;
     }
 
     /// Splits into a sending half and a task that collects every text frame received.
@@ -687,7 +763,13 @@ impl WsSender {
 pub fn chat_stream_name(prefix: &str) -> String {
     let upper: String = prefix
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{upper}CHAT")
 }
@@ -701,6 +783,14 @@ pub struct StoredEvent {
     pub msg_id: Option<String>,
     /// The JSON document.
     pub document: Value,
+}
+
+/// The `Nats-Msg-Id` header. Received headers use async-nats' standard name, which a plain
+/// string key does not match, hence the constant.
+pub fn nats_msg_id(headers: Option<&async_nats::HeaderMap>) -> Option<String> {
+    headers
+        .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID))
+        .map(|v| v.as_str().to_owned())
 }
 
 /// Every event of the chat stream under `prefix`, read by a fresh JetStream consumer.
@@ -735,13 +825,13 @@ pub async fn chat_stream_events(nats_url: &str, prefix: &str) -> Vec<StoredEvent
         while let Some(message) = batch.next().await {
             let message = message.expect("message received");
             got += 1;
-            let msg_id = message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Msg-Id"))
-                .map(|v| v.as_str().to_owned());
+            let msg_id = nats_msg_id(message.headers.as_ref());
             events.push(StoredEvent {
-                subject: message.subject.as_str().trim_start_matches(prefix).to_owned(),
+                subject: message
+                    .subject
+                    .as_str()
+                    .trim_start_matches(prefix)
+                    .to_owned(),
                 msg_id,
                 document: serde_json::from_slice(&message.payload).expect("a JSON document"),
             });
@@ -807,7 +897,14 @@ impl OwnNatsServer {
     pub async fn restart(&mut self) {
         self.kill();
         let child = Command::new("/usr/sbin/nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
             .arg(&self.store_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -821,7 +918,10 @@ impl OwnNatsServer {
                 .connect(&url)
                 .await
                 .ok()?;
-            async_nats::jetstream::new(client).query_account().await.ok().map(|_| ())
+            // The raw account-info request: typed clients may not parse an older server's answer.
+            let reply = client.request("$JS.API.INFO", "".into()).await.ok()?;
+            let info: Value = serde_json::from_slice(&reply.payload).ok()?;
+            info.get("error").is_none().then_some(())
         })
         .await;
     }

@@ -6,12 +6,15 @@ use serde_json::{json, Value};
 use shared::config::Backend;
 
 use crate::helpers::{
-    is_uuid, is_wire_timestamp, keys, not_authenticated, not_found, permission_denied, spawn_app, Auth, TestOwner,
+    is_uuid, is_wire_timestamp, keys, not_authenticated, not_found, permission_denied, spawn_app,
+    Auth, TestOwner,
 };
 
 #[rstest]
 #[tokio::test]
-async fn list_messages_returns_an_empty_list_for_a_new_room(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_messages_returns_an_empty_list_for_a_new_room(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
@@ -35,24 +38,41 @@ async fn list_messages_returns_the_history_oldest_first_with_the_guide_fields(
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
     let chat = app.start_chat_with(&owner).await;
-    app.chat(&chat.room_id, &chat.visitor(), &["Salom", "Mashinangizni suring"]).await;
+    app.chat(
+        &chat.room_id,
+        &chat.visitor(),
+        &["Salom", "Mashinangizni suring"],
+    )
+    .await;
     app.chat(&chat.room_id, &owner.auth(), &["Hozir"]).await;
 
     // Act
     let history = app.history(&chat.room_id, &chat.visitor()).await;
 
     // Assert
-    let contents: Vec<&str> = history.iter().map(|m| m["content"].as_str().unwrap()).collect();
+    let contents: Vec<&str> = history
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
     assert_eq!(contents, ["Salom", "Mashinangizni suring", "Hozir"]);
-    let senders: Vec<&str> = history.iter().map(|m| m["sender_type"].as_str().unwrap()).collect();
+    let senders: Vec<&str> = history
+        .iter()
+        .map(|m| m["sender_type"].as_str().unwrap())
+        .collect();
     assert_eq!(senders, ["visitor", "visitor", "owner"]);
     for message in &history {
-        assert_eq!(keys(message), ["content", "created_at", "id", "room_id", "sender_type"]);
+        assert_eq!(
+            keys(message),
+            ["content", "created_at", "id", "room_id", "sender_type"]
+        );
         assert!(is_uuid(&message["id"]));
         assert_eq!(message["room_id"], chat.room_id.as_str());
         assert!(is_wire_timestamp(&message["created_at"]), "{message}");
     }
-    let times: Vec<&str> = history.iter().map(|m| m["created_at"].as_str().unwrap()).collect();
+    let times: Vec<&str> = history
+        .iter()
+        .map(|m| m["created_at"].as_str().unwrap())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 
@@ -70,7 +90,10 @@ async fn history_after_a_websocket_chat_equals_what_was_broadcast(
 
     // Act
     let mut broadcast = Vec::new();
-    for (i, text) in ["Salom", "Kim bu?", "Qo'shningiz", "Rahmat"].iter().enumerate() {
+    for (i, text) in ["Salom", "Kim bu?", "Qo'shningiz", "Rahmat"]
+        .iter()
+        .enumerate()
+    {
         if i % 2 == 0 {
             visitor.send_message(text).await;
         } else {
@@ -97,7 +120,9 @@ async fn history_after_a_websocket_chat_equals_what_was_broadcast(
 
 #[rstest]
 #[tokio::test]
-async fn list_messages_returns_401_without_credentials(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_messages_returns_401_without_credentials(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
@@ -105,10 +130,15 @@ async fn list_messages_returns_401_without_credentials(#[values(Backend::Postgre
 
     // Act
     let response = app.list_messages(&chat.room_id, &Auth::None, &[]).await;
+    let blank_visitor = app
+        .list_messages(&chat.room_id, &Auth::Visitor(" ".into()), &[])
+        .await;
 
     // Assert
-    assert_eq!(response.status(), 401);
-    assert_eq!(response.json::<Value>().await.unwrap(), not_authenticated());
+    for response in [response, blank_visitor] {
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.json::<Value>().await.unwrap(), not_authenticated());
+    }
 }
 
 #[rstest]
@@ -123,7 +153,11 @@ async fn list_messages_returns_401_for_an_invalid_bearer_token(
 
     // Act
     let response = app
-        .list_messages(&chat.room_id, &Auth::Owner(app.refresh_token(owner.id)), &[])
+        .list_messages(
+            &chat.room_id,
+            &Auth::Owner(app.refresh_token(owner.id)),
+            &[],
+        )
         .await;
 
     // Assert
@@ -135,7 +169,9 @@ async fn list_messages_returns_401_for_an_invalid_bearer_token(
 
 #[rstest]
 #[tokio::test]
-async fn list_messages_returns_403_to_another_owner(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_messages_returns_403_to_another_owner(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
@@ -144,7 +180,9 @@ async fn list_messages_returns_403_to_another_owner(#[values(Backend::Postgres, 
     app.chat(&chat.room_id, &chat.visitor(), &["maxfiy"]).await;
 
     // Act
-    let response = app.list_messages(&chat.room_id, &intruder.auth(), &[]).await;
+    let response = app
+        .list_messages(&chat.room_id, &intruder.auth(), &[])
+        .await;
 
     // Assert
     assert_eq!(response.status(), 403);
@@ -164,7 +202,9 @@ async fn list_messages_returns_403_to_the_visitor_of_another_room(
     app.chat(&chat.room_id, &chat.visitor(), &["maxfiy"]).await;
 
     // Act
-    let response = app.list_messages(&chat.room_id, &other.visitor(), &[]).await;
+    let response = app
+        .list_messages(&chat.room_id, &other.visitor(), &[])
+        .await;
 
     // Assert
     assert_eq!(response.status(), 403);
@@ -173,7 +213,6 @@ async fn list_messages_returns_403_to_the_visitor_of_another_room(
 
 #[rstest]
 #[case::random_uuid(uuid::Uuid::new_v4().to_string())]
-#[case::empty(String::new())]
 #[case::garbage("' or 1=1 --".to_owned())]
 #[case::oversized("x".repeat(4096))]
 #[tokio::test]
@@ -187,7 +226,9 @@ async fn list_messages_returns_403_for_a_visitor_token_that_is_not_the_rooms(
     let chat = app.start_chat_with(&owner).await;
 
     // Act
-    let response = app.list_messages(&chat.room_id, &Auth::Visitor(token), &[]).await;
+    let response = app
+        .list_messages(&chat.room_id, &Auth::Visitor(token), &[])
+        .await;
 
     // Assert
     assert_eq!(response.status(), 403);
@@ -196,7 +237,9 @@ async fn list_messages_returns_403_for_a_visitor_token_that_is_not_the_rooms(
 
 #[rstest]
 #[tokio::test]
-async fn list_messages_returns_404_for_an_unknown_room(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_messages_returns_404_for_an_unknown_room(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
@@ -224,21 +267,36 @@ async fn list_messages_pages_with_after_and_limit_and_links_the_next_page(
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
     let chat = app.start_chat_with(&owner).await;
-    let sent = app.chat(&chat.room_id, &chat.visitor(), &["1", "2", "3", "4", "5"]).await;
+    let sent = app
+        .chat(&chat.room_id, &chat.visitor(), &["1", "2", "3", "4", "5"])
+        .await;
     let ids: Vec<Value> = sent.iter().map(|m| m["id"].clone()).collect();
 
     // Act
-    let first = app.list_messages(&chat.room_id, &chat.visitor(), &[("limit", "2")]).await;
-    let first_link = first.headers().get("link").map(|v| v.to_str().unwrap().to_owned());
+    let first = app
+        .list_messages(&chat.room_id, &chat.visitor(), &[("limit", "2")])
+        .await;
+    let first_link = first
+        .headers()
+        .get("link")
+        .map(|v| v.to_str().unwrap().to_owned());
     let first: Vec<Value> = first.json().await.unwrap();
     let after = first[1]["id"].as_str().unwrap().to_owned();
     let second = app
-        .list_messages(&chat.room_id, &chat.visitor(), &[("after", &after), ("limit", "2")])
+        .list_messages(
+            &chat.room_id,
+            &chat.visitor(),
+            &[("after", &after), ("limit", "2")],
+        )
         .await;
     let second: Vec<Value> = second.json().await.unwrap();
     let after = second[1]["id"].as_str().unwrap().to_owned();
     let last = app
-        .list_messages(&chat.room_id, &chat.visitor(), &[("after", &after), ("limit", "2")])
+        .list_messages(
+            &chat.room_id,
+            &chat.visitor(),
+            &[("after", &after), ("limit", "2")],
+        )
         .await;
     let last_link = last.headers().get("link").cloned();
     let last: Vec<Value> = last.json().await.unwrap();
@@ -251,11 +309,18 @@ async fn list_messages_pages_with_after_and_limit_and_links_the_next_page(
     let first_link = first_link.expect("a full page links the next one");
     assert!(first_link.ends_with("; rel=\"next\""), "{first_link}");
     assert!(
-        first_link.contains(&format!("/api/chat/rooms/{}/messages/?after={}", chat.room_id, ids[1].as_str().unwrap())),
+        first_link.contains(&format!(
+            "/api/chat/rooms/{}/messages/?after={}",
+            chat.room_id,
+            ids[1].as_str().unwrap()
+        )),
         "{first_link}"
     );
     assert!(first_link.contains("limit=2"), "{first_link}");
-    assert!(first_link.contains(&format!("visitor={}", chat.visitor_token)), "{first_link}");
+    assert!(
+        first_link.contains(&format!("visitor={}", chat.visitor_token)),
+        "{first_link}"
+    );
     assert!(last_link.is_none(), "a short page is the last one");
 }
 
@@ -270,16 +335,25 @@ async fn list_messages_after_a_message_of_another_room_returns_nothing(
     let chat = app.start_chat_with(&owner).await;
     let other = app.start_chat_with(&owner).await;
     app.chat(&chat.room_id, &chat.visitor(), &["mine"]).await;
-    let foreign = app.chat(&other.room_id, &other.visitor(), &["theirs"]).await;
+    let foreign = app
+        .chat(&other.room_id, &other.visitor(), &["theirs"])
+        .await;
 
     // Act
     let response = app
-        .list_messages(&chat.room_id, &owner.auth(), &[("after", foreign[0]["id"].as_str().unwrap())])
+        .list_messages(
+            &chat.room_id,
+            &owner.auth(),
+            &[("after", foreign[0]["id"].as_str().unwrap())],
+        )
         .await;
 
     // Assert
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Vec<Value>>().await.unwrap(), Vec::<Value>::new());
+    assert_eq!(
+        response.json::<Vec<Value>>().await.unwrap(),
+        Vec::<Value>::new()
+    );
 }
 
 #[rstest]

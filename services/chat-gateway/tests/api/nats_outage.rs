@@ -2,6 +2,12 @@
 //! the same replica; once NATS is back, the other replica's sockets receive every one of them
 //! and the stream holds each event exactly once. The test runs its own `nats-server`.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use secrecy::SecretString;
@@ -13,10 +19,17 @@ use shared::{
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    chat_stream_events, eventually, spawn_replica, tally, OwnNatsServer, Placement, TestApp, WsClient,
+    chat_stream_events, eventually, spawn_replica, tally, OwnNatsServer, Placement, TestApp,
+    WsClient,
 };
 
-async fn replica(db: &Arc<TestDatabase>, nats: &OwnNatsServer, prefix: &str, secret: &SecretString, name: &str) -> TestApp {
+async fn replica(
+    db: &Arc<TestDatabase>,
+    nats: &OwnNatsServer,
+    prefix: &str,
+    secret: &SecretString,
+    name: &str,
+) -> TestApp {
     spawn_replica(
         Placement {
             db: db.clone(),
@@ -31,7 +44,11 @@ async fn replica(db: &Arc<TestDatabase>, nats: &OwnNatsServer, prefix: &str, sec
 
 /// Reads `socket` until every id in `wanted` has arrived (duplicates allowed, as after a
 /// reconnect); returns the ids seen.
-async fn receive_all(socket: &mut WsClient, wanted: &HashSet<String>, within: Duration) -> HashSet<String> {
+async fn receive_all(
+    socket: &mut WsClient,
+    wanted: &HashSet<String>,
+    within: Duration,
+) -> HashSet<String> {
     let deadline = tokio::time::Instant::now() + within;
     let mut seen = HashSet::new();
     while !wanted.is_subset(&seen) {
@@ -41,7 +58,10 @@ async fn receive_all(socket: &mut WsClient, wanted: &HashSet<String>, within: Du
                 let frame: Value = serde_json::from_str(&text).unwrap();
                 seen.insert(frame["id"].as_str().expect("a message frame").to_owned());
             }
-            other => panic!("missing {:?}; socket gave {other:?}", wanted.difference(&seen).collect::<Vec<_>>()),
+            other => panic!(
+                "missing {:?}; socket gave {other:?}",
+                wanted.difference(&seen).collect::<Vec<_>>()
+            ),
         }
     }
     seen
@@ -70,7 +90,10 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
     for text in ["NATS yo'q 1", "NATS yo'q 2", "NATS yo'q 3"] {
         visitor.send_message(text).await;
         let frame = visitor.next_json().await;
-        assert_eq!(frame["message"], text, "committed and delivered on the same replica");
+        assert_eq!(
+            frame["message"], text,
+            "committed and delivered on the same replica"
+        );
         from_visitor.push(frame);
     }
     owner_socket.send_message("Eshitdim").await;
@@ -80,9 +103,15 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
     nats.restart().await;
 
     // Assert: the other replica's sockets get everything sent during the outage.
-    let wanted: HashSet<String> = from_visitor.iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    let wanted: HashSet<String> = from_visitor
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
     let at_owner = receive_all(&mut owner_socket, &wanted, Duration::from_secs(60)).await;
-    assert!(!at_owner.contains(before["id"].as_str().unwrap()), "nothing old is replayed");
+    assert!(
+        !at_owner.contains(before["id"].as_str().unwrap()),
+        "nothing old is replayed"
+    );
     let wanted_by_visitor: HashSet<String> = [from_owner["id"].as_str().unwrap().to_owned()].into();
     receive_all(&mut visitor, &wanted_by_visitor, Duration::from_secs(60)).await;
 
@@ -109,14 +138,21 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
             .map(|e| e.msg_id.as_deref().expect("Nats-Msg-Id")),
     );
     for id in &all_ids {
-        assert_eq!(message_ids.get(*id), Some(&1), "message {id} once in the stream: {message_ids:?}");
+        assert_eq!(
+            message_ids.get(*id),
+            Some(&1),
+            "message {id} once in the stream: {message_ids:?}"
+        );
     }
     assert_eq!(message_ids.len(), all_ids.len());
     let created = events
         .iter()
         .filter(|e| e.subject == format!("chat.rooms.{}.created", during_outage.room_id))
         .count();
-    assert_eq!(created, 1, "the room opened during the outage is announced once");
+    assert_eq!(
+        created, 1,
+        "the room opened during the outage is announced once"
+    );
 
     nats.kill();
 }

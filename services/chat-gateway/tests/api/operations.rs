@@ -24,7 +24,10 @@ async fn healthz_returns_200(#[values(Backend::Postgres, Backend::Sqlite)] backe
 
     // Assert
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "ok"})
+    );
 }
 
 #[rstest]
@@ -40,7 +43,10 @@ async fn readyz_returns_200_when_the_database_and_the_bus_are_reachable(
 
     // Assert
     assert_eq!(response.status(), 200);
-    assert_eq!(response.json::<Value>().await.unwrap(), json!({"status": "ready"}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"status": "ready"})
+    );
 }
 
 #[tokio::test]
@@ -70,14 +76,22 @@ async fn readyz_returns_503_while_nats_is_down_and_200_once_it_is_back() {
 
     // Assert
     assert_eq!(body["status"], "unavailable");
-    assert!(body["reason"].as_str().unwrap().starts_with("nats"), "{body}");
-    eventually("readyz recovers", || async { (app.get("/readyz").await.status() == 200).then_some(()) }).await;
+    assert!(
+        body["reason"].as_str().unwrap().starts_with("nats"),
+        "{body}"
+    );
+    eventually("readyz recovers", || async {
+        (app.get("/readyz").await.status() == 200).then_some(())
+    })
+    .await;
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 
 #[rstest]
 #[tokio::test]
-async fn metrics_are_served_as_prometheus_text(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn metrics_are_served_as_prometheus_text(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
 
@@ -86,22 +100,37 @@ async fn metrics_are_served_as_prometheus_text(#[values(Backend::Postgres, Backe
 
     // Assert
     assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
 }
 
 #[rstest]
 #[tokio::test]
-async fn unknown_paths_and_methods_get_json_errors(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn unknown_paths_and_methods_get_json_errors(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
 
     // Act
     let unknown = app.get("/api/chat/nowhere/").await;
-    let wrong_method = app.request(reqwest::Method::DELETE, "/api/chat/start/").send().await.unwrap();
+    let wrong_method = app
+        .request(reqwest::Method::DELETE, "/api/chat/start/")
+        .send()
+        .await
+        .unwrap();
 
     // Assert
     assert_eq!(unknown.status(), 404);
-    assert_eq!(unknown.json::<Value>().await.unwrap(), json!({"detail": "Not found."}));
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap(),
+        json!({"detail": "Not found."})
+    );
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(wrong_method.json::<Value>().await.unwrap(), json!({"detail": "Method \"DELETE\" not allowed."}));
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap(),
+        json!({"detail": "Method \"DELETE\" not allowed."})
+    );
 }

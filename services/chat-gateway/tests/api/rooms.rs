@@ -5,11 +5,15 @@ use rstest::rstest;
 use serde_json::Value;
 use shared::config::Backend;
 
-use crate::helpers::{is_uuid, is_wire_timestamp, keys, not_authenticated, spawn_app, Auth, TestOwner};
+use crate::helpers::{
+    is_uuid, is_wire_timestamp, keys, not_authenticated, spawn_app, Auth, TestOwner,
+};
 
 #[rstest]
 #[tokio::test]
-async fn list_rooms_returns_401_without_credentials(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_rooms_returns_401_without_credentials(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
 
@@ -18,7 +22,10 @@ async fn list_rooms_returns_401_without_credentials(#[values(Backend::Postgres, 
 
     // Assert
     assert_eq!(response.status(), 401);
-    assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"api\""
+    );
     assert_eq!(response.json::<Value>().await.unwrap(), not_authenticated());
 }
 
@@ -39,10 +46,12 @@ async fn list_rooms_returns_401_token_not_valid_for_a_token_that_is_not_a_valid_
     let token = match kind {
         "refresh" => app.refresh_token(owner.id),
         "expired" => app.expired_token(owner.id),
-        "other-key" => shared::auth::KeyRing::new(&secrecy::SecretString::from("another key".to_owned()), &[])
-            .signer()
-            .sign(owner.id, shared::auth::TokenType::Access, 3600)
-            .unwrap(),
+        "other-key" => {
+            shared::auth::KeyRing::new(&secrecy::SecretString::from("another key".to_owned()), &[])
+                .signer()
+                .sign(owner.id, shared::auth::TokenType::Access, 3600)
+                .unwrap()
+        }
         other => other.to_owned(),
     };
 
@@ -76,7 +85,9 @@ async fn list_rooms_returns_an_empty_list_for_an_owner_without_rooms(
 
 #[rstest]
 #[tokio::test]
-async fn list_rooms_returns_the_guide_fields_for_a_new_room(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_rooms_returns_the_guide_fields_for_a_new_room(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
@@ -90,7 +101,16 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(#[values(Backend::Po
     let room = &rooms[0];
     assert_eq!(
         keys(room),
-        ["created_at", "id", "is_active", "last_message", "owner_id", "unread_count", "updated_at", "visitor_name"]
+        [
+            "created_at",
+            "id",
+            "is_active",
+            "last_message",
+            "owner_id",
+            "unread_count",
+            "updated_at",
+            "visitor_name"
+        ]
     );
     assert_eq!(room["id"], chat.room_id.as_str());
     assert!(is_uuid(&room["id"]));
@@ -105,7 +125,9 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(#[values(Backend::Po
 
 #[rstest]
 #[tokio::test]
-async fn list_rooms_shows_only_the_callers_own_rooms(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn list_rooms_shows_only_the_callers_own_rooms(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let alice = TestOwner::registered(&app).await;
@@ -118,7 +140,12 @@ async fn list_rooms_shows_only_the_callers_own_rooms(#[values(Backend::Postgres,
     let bob_sees = app.rooms_of(&bob).await;
 
     // Assert
-    let ids = |rooms: &[Value]| rooms.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let ids = |rooms: &[Value]| {
+        rooms
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(ids(&alice_sees), [alices.room_id]);
     assert_eq!(ids(&bob_sees), [bobs.room_id]);
 }
@@ -134,23 +161,44 @@ async fn list_rooms_orders_by_most_recent_activity_and_a_message_moves_its_room_
     let first = app.start_chat_with(&owner).await;
     let second = app.start_chat_with(&owner).await;
     let third = app.start_chat_with(&owner).await;
-    let order = |rooms: &[Value]| rooms.iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let order = |rooms: &[Value]| {
+        rooms
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
         order(&app.rooms_of(&owner).await),
-        [third.room_id.clone(), second.room_id.clone(), first.room_id.clone()]
+        [
+            third.room_id.clone(),
+            second.room_id.clone(),
+            first.room_id.clone()
+        ]
     );
 
     // Act
-    let sent = app.chat(&first.room_id, &first.visitor(), &["Mashinangiz yo'lni to'sib qo'ygan"]).await;
+    let sent = app
+        .chat(
+            &first.room_id,
+            &first.visitor(),
+            &["Mashinangiz yo'lni to'sib qo'ygan"],
+        )
+        .await;
 
     // Assert
     let rooms = app.rooms_of(&owner).await;
-    assert_eq!(order(&rooms), [first.room_id.clone(), third.room_id, second.room_id]);
+    assert_eq!(
+        order(&rooms),
+        [first.room_id.clone(), third.room_id, second.room_id]
+    );
     let moved = &rooms[0];
     assert_eq!(moved["updated_at"], sent[0]["created_at"]);
     assert!(moved["updated_at"].as_str().unwrap() > moved["created_at"].as_str().unwrap());
     assert_eq!(moved["last_message"]["id"], sent[0]["id"]);
-    assert_eq!(moved["last_message"]["content"], "Mashinangiz yo'lni to'sib qo'ygan");
+    assert_eq!(
+        moved["last_message"]["content"],
+        "Mashinangiz yo'lni to'sib qo'ygan"
+    );
     assert_eq!(moved["last_message"]["sender_type"], "visitor");
 }
 
@@ -188,9 +236,13 @@ async fn list_rooms_answers_304_to_a_matching_etag_until_something_changes(
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
 
     // Act
-    let unchanged = app.list_rooms_if_none_match(&owner.auth(), Some(&etag)).await;
+    let unchanged = app
+        .list_rooms_if_none_match(&owner.auth(), Some(&etag))
+        .await;
     app.chat(&chat.room_id, &chat.visitor(), &["Salom"]).await;
-    let changed = app.list_rooms_if_none_match(&owner.auth(), Some(&etag)).await;
+    let changed = app
+        .list_rooms_if_none_match(&owner.auth(), Some(&etag))
+        .await;
 
     // Assert
     assert_eq!(unchanged.status(), 304);
@@ -235,7 +287,8 @@ async fn unread_count_counts_visitor_messages_and_resets_when_the_owner_reads_th
     let unread = |rooms: Vec<Value>| rooms[0]["unread_count"].as_i64().unwrap();
 
     // Act / Assert: visitor messages count.
-    app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki", "uch"]).await;
+    app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki", "uch"])
+        .await;
     assert_eq!(unread(app.rooms_of(&owner).await), 3);
 
     // The visitor reading their own history changes nothing.
@@ -253,15 +306,19 @@ async fn unread_count_counts_visitor_messages_and_resets_when_the_owner_reads_th
 
 #[rstest]
 #[tokio::test]
-async fn unread_count_restarts_after_the_owner_answers(#[values(Backend::Postgres, Backend::Sqlite)] backend: Backend) {
+async fn unread_count_restarts_after_the_owner_answers(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
     // Arrange
     let app = spawn_app(backend).await;
     let owner = TestOwner::registered(&app).await;
     let chat = app.start_chat_with(&owner).await;
-    app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"]).await;
+    app.chat(&chat.room_id, &chat.visitor(), &["bir", "ikki"])
+        .await;
 
     // Act
-    app.chat(&chat.room_id, &owner.auth(), &["Hozir chiqaman"]).await;
+    app.chat(&chat.room_id, &owner.auth(), &["Hozir chiqaman"])
+        .await;
     app.chat(&chat.room_id, &chat.visitor(), &["rahmat"]).await;
 
     // Assert

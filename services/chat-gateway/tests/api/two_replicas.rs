@@ -19,7 +19,9 @@ async fn a_visitor_on_one_replica_and_the_owner_on_the_other_chat_in_both_direct
     let mut owner_socket = b.open_ws(&chat.room_id, &owner.auth()).await;
 
     // Act
-    visitor.send_message("Salom, mashinangiz yo'lni to'sib qo'ydi").await;
+    visitor
+        .send_message("Salom, mashinangiz yo'lni to'sib qo'ydi")
+        .await;
     let at_visitor = visitor.next_json().await;
     let at_owner = owner_socket.next_json().await;
     owner_socket.send_message("Hozir chiqaman").await;
@@ -61,7 +63,10 @@ async fn a_long_conversation_across_replicas_arrives_complete_and_in_order() {
     }
 
     // Assert
-    let texts: Vec<&str> = at_owner.iter().map(|f| f["message"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = at_owner
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
     let expected: Vec<String> = (0..20).map(|i| i.to_string()).collect();
     assert_eq!(texts, expected);
     owner_socket.expect_silence().await;
@@ -78,7 +83,9 @@ async fn each_replica_subscribes_only_to_the_rooms_it_has_sockets_for() {
     let nowhere = a.start_chat_with(&owner).await;
 
     // Act
-    let visitor = a.open_ws(&shared_room.room_id, &shared_room.visitor()).await;
+    let visitor = a
+        .open_ws(&shared_room.room_id, &shared_room.visitor())
+        .await;
     let owner_socket = b.open_ws(&shared_room.room_id, &owner.auth()).await;
     let mut lonely = a.open_ws(&only_on_a.room_id, &only_on_a.visitor()).await;
     eventually("the hubs hold the sockets", || async {
@@ -91,8 +98,12 @@ async fn each_replica_subscribes_only_to_the_rooms_it_has_sockets_for() {
     assert_eq!(b.state.hub.subscribed_rooms(), 1);
     lonely.send_message("hech kim yo'q").await;
     lonely.next_json().await;
-    a.chat(&nowhere.room_id, &nowhere.visitor(), &["bo'sh xona"]).await;
-    eventually("the transient socket has left", || async { (a.state.hub.subscribed_rooms() == 2).then_some(()) }).await;
+    a.chat(&nowhere.room_id, &nowhere.visitor(), &["bo'sh xona"])
+        .await;
+    eventually("the transient socket has left", || async {
+        (a.state.hub.subscribed_rooms() == 2).then_some(())
+    })
+    .await;
     assert_eq!(b.state.hub.subscribed_rooms(), 1);
 
     visitor.close().await;
@@ -117,7 +128,9 @@ async fn a_replica_without_sockets_in_a_room_receives_nothing_of_it() {
     let mut quiet_owner = b.open_ws(&quiet.room_id, &owner.auth()).await;
 
     // Act
-    let sent = a.chat(&busy.room_id, &busy.visitor(), &["bir", "ikki"]).await;
+    let sent = a
+        .chat(&busy.room_id, &busy.visitor(), &["bir", "ikki"])
+        .await;
 
     // Assert
     quiet_owner.expect_silence().await;
