@@ -47,7 +47,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-#[expect(clippy::print_stdout, reason = "the stub's notification is a line on stdout")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the stub's notification is a line on stdout"
+)]
 fn notify(message: &MessagePosted) {
     let preview: String = message.content.chars().take(80).collect();
     println!("would notify owner {}: {preview}", message.owner_id);

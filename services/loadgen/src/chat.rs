@@ -108,8 +108,21 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
     let counters = Arc::new(Counters::default());
     let mut senders = Vec::with_capacity(rooms.len());
     for (i, room) in rooms.iter().enumerate() {
-        let visitor = setup::connect(server, setup::source_address(2 * i, args.sources), &format!("{ws_base}/ws/chat/{}/?visitor={}", room.id, room.visitor_token)).await?;
-        let owner = setup::connect(server, setup::source_address(2 * i + 1, args.sources), &format!("{ws_base}/ws/chat/{}/?token={access}", room.id)).await?;
+        let visitor = setup::connect(
+            server,
+            setup::source_address(2 * i, args.sources),
+            &format!(
+                "{ws_base}/ws/chat/{}/?visitor={}",
+                room.id, room.visitor_token
+            ),
+        )
+        .await?;
+        let owner = setup::connect(
+            server,
+            setup::source_address(2 * i + 1, args.sources),
+            &format!("{ws_base}/ws/chat/{}/?token={access}", room.id),
+        )
+        .await?;
         senders.push((visitor, owner));
     }
 
@@ -133,8 +146,14 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
             let _keep_sink_open = _owner_sink;
             while let Some(Ok(frame)) = owner_stream.next().await {
                 let Message::Text(text) = frame else { continue };
-                let Ok(value) = serde_json::from_str::<Value>(&text) else { continue };
-                let Some(sent_us) = value["message"].as_str().and_then(|m| m.rsplit(':').next()).and_then(|t| t.parse::<u64>().ok()) else {
+                let Ok(value) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                let Some(sent_us) = value["message"]
+                    .as_str()
+                    .and_then(|m| m.rsplit(':').next())
+                    .and_then(|t| t.parse::<u64>().ok())
+                else {
                     continue;
                 };
                 let now = w.now_us();
@@ -171,7 +190,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
                 if w.contains(now) {
                     c.sent.fetch_add(1, Ordering::Relaxed);
                 }
-                if closed && tokio::time::timeout(Duration::from_secs(5), ack_rx.recv()).await.is_err() {
+                if closed
+                    && tokio::time::timeout(Duration::from_secs(5), ack_rx.recv())
+                        .await
+                        .is_err()
+                {
                     continue;
                 }
             }
@@ -180,14 +203,26 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
     }
 
     let pid = args.server_pid.clone();
-    tokio::time::sleep(Duration::from_micros(window.from_us.saturating_sub(window.now_us()))).await;
+    tokio::time::sleep(Duration::from_micros(
+        window.from_us.saturating_sub(window.now_us()),
+    ))
+    .await;
     let server_cpu_start = pid.as_deref().and_then(proc_stats::cpu_seconds);
     let self_cpu_start = proc_stats::cpu_seconds("self");
     let measured_start = Instant::now();
-    tokio::time::sleep(Duration::from_micros(window.to_us.saturating_sub(window.now_us()))).await;
+    tokio::time::sleep(Duration::from_micros(
+        window.to_us.saturating_sub(window.now_us()),
+    ))
+    .await;
     let elapsed = measured_start.elapsed().as_secs_f64();
-    let server_cpu = pid.as_deref().and_then(proc_stats::cpu_seconds).zip(server_cpu_start).map(|(b, a)| b - a);
-    let self_cpu = proc_stats::cpu_seconds("self").zip(self_cpu_start).map(|(b, a)| b - a);
+    let server_cpu = pid
+        .as_deref()
+        .and_then(proc_stats::cpu_seconds)
+        .zip(server_cpu_start)
+        .map(|(b, a)| b - a);
+    let self_cpu = proc_stats::cpu_seconds("self")
+        .zip(self_cpu_start)
+        .map(|(b, a)| b - a);
     let server_rss = pid.as_deref().and_then(proc_stats::rss_kib);
     // Let in-flight messages arrive before counting losses.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -195,7 +230,11 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
 
     let sent = counters.sent.load(Ordering::Relaxed);
     let delivered = counters.delivered.load(Ordering::Relaxed);
-    let mut latencies = counters.latencies_us.lock().map(|l| l.clone()).unwrap_or_default();
+    let mut latencies = counters
+        .latencies_us
+        .lock()
+        .map(|l| l.clone())
+        .unwrap_or_default();
     latencies.sort_unstable();
     let rate = delivered as f64 / elapsed;
     Ok(json!({

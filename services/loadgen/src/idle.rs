@@ -57,7 +57,9 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<Value> {
         .await;
     let connect_seconds = started.elapsed().as_secs_f64();
     let failed = results.iter().filter(|r| r.is_err()).count();
-    let first_error = results.iter().find_map(|r| r.as_ref().err().map(|e| format!("{e:#}")));
+    let first_error = results
+        .iter()
+        .find_map(|r| r.as_ref().err().map(|e| format!("{e:#}")));
     let sockets: Vec<setup::Socket> = results.into_iter().filter_map(Result::ok).collect();
     let open = sockets.len();
     // Each socket is read so pings are answered, as a real client does.

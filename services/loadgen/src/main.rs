@@ -32,6 +32,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Idle(args) => idle::run(args).await?,
     };
     let mut out = std::io::stdout().lock();
-    std::io::Write::write_all(&mut out, format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes())?;
+    std::io::Write::write_all(
+        &mut out,
+        format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes(),
+    )?;
     Ok(())
 }

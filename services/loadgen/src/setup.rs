@@ -22,7 +22,12 @@ pub struct Room {
 }
 
 /// Logs the owner in and returns the access token.
-pub async fn login(http: &reqwest::Client, base: &str, phone: &str, password: &str) -> anyhow::Result<String> {
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    phone: &str,
+    password: &str,
+) -> anyhow::Result<String> {
     let body: Value = http
         .post(format!("{base}/api/login/"))
         .json(&json!({"phone_number": phone, "password": password}))
@@ -32,11 +37,19 @@ pub async fn login(http: &reqwest::Client, base: &str, phone: &str, password: &s
         .context("login")?
         .json()
         .await?;
-    body["tokens"]["access"].as_str().map(str::to_owned).context("no access token")
+    body["tokens"]["access"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no access token")
 }
 
 /// Opens `count` rooms with the owner, 32 requests at a time.
-pub async fn open_rooms(http: &reqwest::Client, base: &str, owner_id: &str, count: usize) -> anyhow::Result<Vec<Room>> {
+pub async fn open_rooms(
+    http: &reqwest::Client,
+    base: &str,
+    owner_id: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Room>> {
     stream::iter(0..count)
         .map(|i| async move {
             let body: Value = http
@@ -50,7 +63,10 @@ pub async fn open_rooms(http: &reqwest::Client, base: &str, owner_id: &str, coun
                 .await?;
             Ok::<_, anyhow::Error>(Room {
                 id: body["room_id"].as_str().context("room_id")?.to_owned(),
-                visitor_token: body["visitor_token"].as_str().context("visitor_token")?.to_owned(),
+                visitor_token: body["visitor_token"]
+                    .as_str()
+                    .context("visitor_token")?
+                    .to_owned(),
             })
         })
         .buffer_unordered(32)
@@ -75,9 +91,13 @@ pub async fn connect(server: SocketAddr, source: IpAddr, ws_url: &str) -> anyhow
         .read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(ws_url, MaybeTlsStream::Plain(stream), Some(config))
-        .await
-        .context("websocket handshake")?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(
+        ws_url,
+        MaybeTlsStream::Plain(stream),
+        Some(config),
+    )
+    .await
+    .context("websocket handshake")?;
     Ok(ws)
 }
 
@@ -85,10 +105,10 @@ pub async fn connect(server: SocketAddr, source: IpAddr, ws_url: &str) -> anyhow
 pub fn server_addr(base: &str) -> anyhow::Result<SocketAddr> {
     let host = base.trim_start_matches("http://").trim_end_matches('/');
     let host = host.split('/').next().unwrap_or(host);
-    Ok(host.parse().or_else(|_| {
+    host.parse().or_else(|_| {
         std::net::ToSocketAddrs::to_socket_addrs(host)
             .ok()
             .and_then(|mut a| a.next())
             .context("resolve server")
-    })?)
+    })
 }

@@ -2,7 +2,11 @@
 //! issues a sticker, HTTP registers and logs in, a visitor and the owner chat over WebSockets,
 //! and the history, web client, docs and metrics are served from the same port.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test by panicking")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::{process::Command, time::Duration};
 

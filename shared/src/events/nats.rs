@@ -101,7 +101,11 @@ impl NatsBus {
                             // The databases are the source of truth; chat events are kept long
                             // enough for consumers that were offline. Account events are kept
                             // for good, because a fresh owner projection replays them all.
-                            max_age: if family == "chat" { CHAT_RETENTION } else { Duration::ZERO },
+                            max_age: if family == "chat" {
+                                CHAT_RETENTION
+                            } else {
+                                Duration::ZERO
+                            },
                             storage: stream::StorageType::File,
                             ..Default::default()
                         })

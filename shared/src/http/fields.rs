@@ -218,7 +218,10 @@ mod tests {
         let nul = body(json!({"a": "x\u{0}y"}));
         assert_eq!(optional_text(&nul, "a", 10, &mut e), Field::Failed);
         assert_eq!(string(&nul, "a", &mut e), Field::Failed);
-        assert_eq!(e.get("a").unwrap(), [msg::NULL_CHARACTER, msg::NULL_CHARACTER]);
+        assert_eq!(
+            e.get("a").unwrap(),
+            [msg::NULL_CHARACTER, msg::NULL_CHARACTER]
+        );
     }
 
     #[test]

@@ -134,7 +134,10 @@ impl TestDatabase {
 
     /// The same Postgres database reached through `proxy` (for outage tests).
     pub fn url_via(&self, proxy: &TcpProxy) -> DatabaseUrl {
-        let url = self.url.expose().replace("127.0.0.1:5432", &proxy.addr().to_string());
+        let url = self
+            .url
+            .expose()
+            .replace("127.0.0.1:5432", &proxy.addr().to_string());
         url.parse()
             .unwrap_or_else(|e| panic!("bad proxied url: {e}"))
     }
