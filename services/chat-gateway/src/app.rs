@@ -105,7 +105,7 @@ impl Service {
                 config.rate_limits.enabled(),
             )),
             writer: MessageWriter::spawn(store.clone(), outbox_wake.clone(), shards),
-            hub: Hub::new(bus.clone(), replica_id),
+            hub: Hub::new(bus.clone(), store.clone(), replica_id),
             config: Arc::new(config),
             store,
             verifier: keys.verifier(),

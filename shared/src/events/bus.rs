@@ -87,6 +87,12 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// Whether the broker is reachable right now (for `/readyz`).
     fn is_connected(&self) -> bool;
+
+    /// Moves every time the connection to the broker is (re-)established; live subscriptions
+    /// may have missed events in between. `None` for a bus that cannot disconnect.
+    fn reconnections(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// NATS subject matching: `*` matches one token, `>` the rest.

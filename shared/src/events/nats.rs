@@ -9,16 +9,12 @@
 use std::{sync::Arc, time::Duration};
 
 use async_nats::{
-    jetstream::{
-        self,
-        consumer::{pull, push},
-        stream,
-    },
+    jetstream::{self, consumer::pull, stream},
     HeaderMap,
 };
 use async_trait::async_trait;
 use futures::{stream::BoxStream, StreamExt};
-use tokio::sync::{mpsc, OnceCell};
+use tokio::sync::{mpsc, watch, OnceCell};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::bus::{Ack, BusError, Delivery, Envelope, EventBus};
@@ -36,6 +32,7 @@ pub struct NatsBus {
     subject_prefix: String,
     stream_prefix: String,
     streams_ready: Arc<OnceCell<()>>,
+    reconnections: watch::Receiver<u64>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -46,7 +43,16 @@ impl NatsBus {
     /// Connects to `url`. The connection is retried in the background, so a service starts
     /// (and keeps accepting writes into its outbox) while NATS is down.
     pub async fn connect(url: &str, subject_prefix: &str) -> Result<Self, BusError> {
+        let (reconnected, reconnections) = watch::channel(0u64);
         let client = async_nats::ConnectOptions::new()
+            .event_callback(move |event| {
+                let reconnected = reconnected.clone();
+                async move {
+                    if matches!(event, async_nats::Event::Connected) {
+                        reconnected.send_modify(|n| *n += 1);
+                    }
+                }
+            })
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(2))
             .client_capacity(65_536)
@@ -71,6 +77,7 @@ impl NatsBus {
             subject_prefix: subject_prefix.to_owned(),
             stream_prefix,
             streams_ready: Arc::new(OnceCell::new()),
+            reconnections,
         })
     }
 
@@ -189,45 +196,22 @@ impl EventBus for NatsBus {
     }
 
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {
-        // An ordered JetStream consumer rather than a core subscription: when the connection
-        // comes back after an outage it resumes after the last event it delivered, so a replica
-        // that was cut off still gets what other replicas published meanwhile (a core
-        // subscription silently misses everything published before it is re-established).
-        self.ensure_streams().await?;
-        let stream = self
-            .jetstream
-            .get_stream_no_info(self.stream_name_for(filter))
+        // A core subscription: cheap enough for one per room with local sockets. Whatever it
+        // misses while the connection is being re-established, callers recover from their
+        // database when `reconnections` moves.
+        let subscriber = self
+            .client
+            .subscribe(format!("{}{filter}", self.subject_prefix))
             .await
             .map_err(unavailable)?;
-        let consumer = stream
-            .create_consumer(push::OrderedConfig {
-                deliver_subject: self.client.new_inbox(),
-                filter_subject: format!("{}{filter}", self.subject_prefix),
-                deliver_policy: jetstream::consumer::DeliverPolicy::New,
-                ..Default::default()
-            })
-            .await
-            .map_err(unavailable)?;
-        // "From now on": a consumer re-created before it delivered anything starts from the
-        // beginning of the stream, so older events are dropped here by sequence.
-        let after = consumer.cached_info().delivered.stream_sequence;
-        let messages = consumer.messages().await.map_err(unavailable)?;
         let bus = self.clone();
-        Ok(messages
-            .filter_map(move |message| {
-                let envelope = match message {
-                    Ok(m) if m.info().is_ok_and(|i| i.stream_sequence > after) => {
-                        Some(bus.to_envelope(&m.message))
-                    }
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "live consumer interrupted; it resumes by itself");
-                        None
-                    }
-                };
-                futures::future::ready(envelope)
-            })
+        Ok(subscriber
+            .map(move |message| bus.to_envelope(&message))
             .boxed())
+    }
+
+    fn reconnections(&self) -> Option<watch::Receiver<u64>> {
+        Some(self.reconnections.clone())
     }
 
     async fn consume_durable(

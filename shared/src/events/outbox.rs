@@ -283,6 +283,7 @@ impl Relay {
 
     /// Runs until `stop` is cancelled, then makes one last attempt.
     pub async fn run_until_stopped(self, stop: CancellationToken) {
+        let mut last_count = std::time::Instant::now() - Duration::from_secs(1);
         let mut backoff = Duration::from_millis(50);
         loop {
             let healthy = match self.publish_all().await {
@@ -300,8 +301,12 @@ impl Relay {
                 backoff = (backoff * 2).min(Duration::from_secs(2));
                 backoff
             };
-            if let Ok(n) = self.store.backlog().await {
-                crate::metrics::set_outbox_backlog(self.service, n);
+            // Counting the backlog is a table scan: at most once a second, not once a commit.
+            if last_count.elapsed() >= Duration::from_secs(1) {
+                last_count = std::time::Instant::now();
+                if let Ok(n) = self.store.backlog().await {
+                    crate::metrics::set_outbox_backlog(self.service, n);
+                }
             }
             tokio::select! {
                 () = stop.cancelled() => break,

@@ -147,6 +147,13 @@ pub trait ChatStore: OutboxStore {
         limit: Option<i64>,
     ) -> Result<Vec<Message>, StoreError>;
 
+    /// A room's latest `limit` messages, oldest first.
+    async fn list_recent_messages(
+        &self,
+        room: RoomId,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError>;
+
     /// Commits a batch of messages, their rooms' activity and their events in one transaction.
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError>;
 

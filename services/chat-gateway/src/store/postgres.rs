@@ -150,6 +150,23 @@ impl ChatStore for PostgresStore {
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(room.id = %room))]
+    async fn list_recent_messages(
+        &self,
+        room: RoomId,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<MessageRow<DateTime<Utc>>> = sqlx::query_as(&format!(
+            "select {MESSAGE_COLUMNS} from messages where room_id = $1 \
+             order by created_at desc, id desc limit $2"
+        ))
+        .bind(room.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().rev().map(Message::from).collect())
+    }
+
     #[tracing::instrument(skip_all, fields(messages = batch.len()))]
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError> {
         let mut ids = Vec::with_capacity(batch.len());

@@ -162,6 +162,23 @@ impl ChatStore for SqliteStore {
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(room.id = %room))]
+    async fn list_recent_messages(
+        &self,
+        room: RoomId,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows: Vec<MessageRow<i64>> = sqlx::query_as(&format!(
+            "select {MESSAGE_COLUMNS} from messages where room_id = ? \
+             order by created_at desc, id desc limit ?"
+        ))
+        .bind(room.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().rev().map(Message::from).collect())
+    }
+
     #[tracing::instrument(skip_all, fields(messages = batch.len()))]
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError> {
         let events: Vec<OutboxEvent> = batch.iter().map(PendingMessage::to_outbox).collect();

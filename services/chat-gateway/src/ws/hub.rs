@@ -4,7 +4,7 @@
 //! only the rooms it serves.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex, MutexGuard,
@@ -12,10 +12,14 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
 use shared::events::EventBus;
 use tokio::{sync::mpsc, task::JoinHandle};
 
-use crate::domain::RoomId;
+use crate::{
+    domain::{MessageId, RoomId},
+    store::ChatStore,
+};
 
 /// A socket's id within this replica.
 pub type ConnId = u64;
@@ -23,24 +27,34 @@ pub type ConnId = u64;
 struct RoomSockets {
     sockets: Vec<(ConnId, mpsc::Sender<Utf8Bytes>)>,
     remote: Option<JoinHandle<()>>,
+    /// Ids of the messages delivered lately: a message can arrive both from this replica's
+    /// commit and from NATS, or again from a catch-up read; each is delivered once.
+    recent: VecDeque<MessageId>,
+    /// When this replica started serving the room; catch-up never reaches further back.
+    since: DateTime<Utc>,
 }
+
+/// How many delivered ids a room remembers for de-duplication.
+const RECENT_IDS: usize = 512;
 
 /// Local sockets by room.
 pub struct Hub {
     rooms: Mutex<HashMap<RoomId, RoomSockets>>,
     next_conn: AtomicU64,
     bus: Arc<dyn EventBus>,
+    store: Arc<dyn ChatStore>,
     replica_id: String,
     origin: Arc<str>,
 }
 
 impl Hub {
     /// A hub whose rooms subscribe on `bus`; `replica_id` marks this replica's own events.
-    pub fn new(bus: Arc<dyn EventBus>, replica_id: String) -> Arc<Self> {
+    pub fn new(bus: Arc<dyn EventBus>, store: Arc<dyn ChatStore>, replica_id: String) -> Arc<Self> {
         Arc::new(Self {
             rooms: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(1),
             bus,
+            store,
             origin: Arc::from(replica_id.as_str()),
             replica_id,
         })
@@ -70,11 +84,14 @@ impl Hub {
         let entry = rooms.entry(room).or_insert_with(|| RoomSockets {
             sockets: Vec::new(),
             remote: None,
+            recent: VecDeque::with_capacity(RECENT_IDS),
+            since: shared::time::now(),
         });
         if entry.remote.is_none() {
             entry.remote = Some(crate::fanout::spawn_room_subscription(
                 Arc::downgrade(self),
                 self.bus.clone(),
+                self.store.clone(),
                 room,
                 self.replica_id.clone(),
             ));
@@ -103,14 +120,21 @@ impl Hub {
         }
     }
 
-    /// Queues `frame` for every local socket of `room`. A socket whose queue is full is a slow
-    /// reader: it is dropped from the room (its session then closes it) rather than let it
-    /// grow memory or hold the room back.
-    pub fn deliver(&self, room: RoomId, frame: &Utf8Bytes) {
+    /// Queues `frame` (message `id`) for every local socket of `room`, once per id. A socket
+    /// whose queue is full is a slow reader: it is dropped from the room (its session then
+    /// closes it) rather than let it grow memory or hold the room back.
+    pub fn deliver(&self, room: RoomId, id: MessageId, frame: &Utf8Bytes) {
         let mut rooms = self.rooms();
         let Some(entry) = rooms.get_mut(&room) else {
             return;
         };
+        if entry.recent.contains(&id) {
+            return;
+        }
+        if entry.recent.len() == RECENT_IDS {
+            entry.recent.pop_front();
+        }
+        entry.recent.push_back(id);
         let mut delivered = 0u64;
         entry
             .sockets
@@ -126,6 +150,11 @@ impl Hub {
                 }
             });
         metrics::counter!("chat_messages_out_total").increment(delivered);
+    }
+
+    /// When this replica started serving `room`, if it does.
+    pub fn serving_since(&self, room: RoomId) -> Option<DateTime<Utc>> {
+        self.rooms().get(&room).map(|entry| entry.since)
     }
 
     /// Local sockets right now.

@@ -175,7 +175,8 @@ async fn handle_text(
     match ctx.writer.commit(pending).instrument(span).await {
         Ok(()) => {
             tracing::debug!(message.id = %message.id, room.id = %ctx.room, "message committed");
-            ctx.hub.deliver(ctx.room, &frames::message_frame(&message));
+            ctx.hub
+                .deliver(ctx.room, message.id, &frames::message_frame(&message));
             None
         }
         Err(_) => Some(reason::NOT_SAVED.to_owned()),
