@@ -1,7 +1,7 @@
 //! NATS JetStream behind [`EventBus`]: events are stored in two streams (`ACCOUNTS`, `CHAT`)
-//! for consumers that were offline, de-duplicated by `Nats-Msg-Id`, and reach live
-//! subscribers (the gateway replicas' per-room fan-out) through ordered consumers that resume
-//! where they were after a disconnect.
+//! for consumers that were offline, de-duplicated by `Nats-Msg-Id`, and reach live core
+//! subscribers (the gateway replicas' per-room fan-out). Core subscriptions miss what is
+//! published while a connection is re-established, so the bus reports every reconnection.
 //!
 //! A subject prefix (and the matching stream-name prefix) lets several deployments, or tests,
 //! share one NATS server without seeing each other.
