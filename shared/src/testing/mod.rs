@@ -177,3 +177,19 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// The migration file names of `service` (`accounts`, `chat`) for `backend` (`postgres`,
+/// `sqlite`), sorted: every migration must exist for both backends with the same name.
+pub fn migration_names(service: &str, backend: &str) -> Vec<String> {
+    let dir = format!(
+        "{}/../migrations/{service}/{backend}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {dir}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -219,19 +219,8 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_migrations() {
-        let names = |backend: &str| {
-            let dir = format!(
-                "{}/../../migrations/chat/{backend}",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            let mut names: Vec<String> = std::fs::read_dir(dir)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        };
-        assert!(!names("postgres").is_empty());
-        assert_eq!(names("postgres"), names("sqlite"));
+        let postgres = shared::testing::migration_names("chat", "postgres");
+        assert!(!postgres.is_empty());
+        assert_eq!(postgres, shared::testing::migration_names("chat", "sqlite"));
     }
 }
