@@ -128,7 +128,7 @@ impl Service {
             .unwrap_or_else(|| format!("accounts-api-{}", uuid::Uuid::new_v4().simple()));
         Relay::new(
             "accounts-api",
-            self.state.store.clone(),
+            self.state.store.outbox(),
             Arc::new(BusSink {
                 bus: self.bus.clone(),
                 origin,

@@ -123,7 +123,7 @@ impl Service {
     pub fn relay(&self) -> Relay {
         Relay::new(
             "chat-gateway",
-            self.state.store.clone(),
+            self.state.store.outbox(),
             Arc::new(BusSink {
                 bus: self.bus.clone(),
                 origin: self.state.hub.replica_id().to_owned(),

@@ -237,6 +237,34 @@ pub async fn backlog_sqlite(pool: &SqlitePool) -> Result<i64, OutboxError> {
         .await?)
 }
 
+/// The outbox table of a service's Postgres database.
+pub struct PostgresOutbox(pub PgPool);
+
+#[async_trait]
+impl OutboxStore for PostgresOutbox {
+    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
+        drain_postgres(&self.0, limit, sink).await
+    }
+
+    async fn backlog(&self) -> Result<i64, OutboxError> {
+        backlog_postgres(&self.0).await
+    }
+}
+
+/// The outbox table of a service's SQLite database.
+pub struct SqliteOutbox(pub SqlitePool);
+
+#[async_trait]
+impl OutboxStore for SqliteOutbox {
+    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
+        drain_sqlite(&self.0, limit, sink).await
+    }
+
+    async fn backlog(&self) -> Result<i64, OutboxError> {
+        backlog_sqlite(&self.0).await
+    }
+}
+
 /// Publishes pending events whenever a change is committed (`wake`) and at least every second,
 /// backing off while the broker is down.
 pub struct Relay {

@@ -84,7 +84,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Everything accounts-api stores.
 #[async_trait]
-pub trait AccountStore: OutboxStore {
+pub trait AccountStore: Send + Sync + 'static {
     /// Issues unregistered stickers.
     async fn insert_stickers(&self, ids: &[UserId]) -> Result<(), StoreError>;
 
@@ -116,6 +116,9 @@ pub trait AccountStore: OutboxStore {
 
     /// Pool use, for metrics: (open connections, idle connections).
     fn pool_usage(&self) -> (u32, usize);
+
+    /// This database's outbox, for the relay.
+    fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
 /// Connects to the database the URL names and applies pending migrations.

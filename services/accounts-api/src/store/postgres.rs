@@ -1,10 +1,12 @@
 //! The Postgres backend of [`AccountStore`].
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::{
     config::DatabaseUrl,
-    events::outbox::{self, OutboxError, OutboxSink, OutboxStore},
+    events::outbox::{self, OutboxStore},
     ids::UserId,
 };
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -31,17 +33,6 @@ impl PostgresStore {
             .run(&pool)
             .await?;
         Ok(Self { pool })
-    }
-}
-
-#[async_trait]
-impl OutboxStore for PostgresStore {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        outbox::drain_postgres(&self.pool, limit, sink).await
-    }
-
-    async fn backlog(&self) -> Result<i64, OutboxError> {
-        outbox::backlog_postgres(&self.pool).await
     }
 }
 
@@ -190,5 +181,9 @@ impl AccountStore for PostgresStore {
 
     fn pool_usage(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(outbox::PostgresOutbox(self.pool.clone()))
     }
 }

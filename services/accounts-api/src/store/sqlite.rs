@@ -1,11 +1,13 @@
 //! The SQLite backend of [`AccountStore`]: the embedded default. Timestamps are stored as
 //! microseconds since the epoch.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::{
     config::DatabaseUrl,
-    events::outbox::{self, OutboxError, OutboxSink, OutboxStore},
+    events::outbox::{self, OutboxStore},
     ids::UserId,
     time,
 };
@@ -39,17 +41,6 @@ impl SqliteStore {
 
 fn now_micros() -> i64 {
     time::to_micros(&time::now())
-}
-
-#[async_trait]
-impl OutboxStore for SqliteStore {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        outbox::drain_sqlite(&self.pool, limit, sink).await
-    }
-
-    async fn backlog(&self) -> Result<i64, OutboxError> {
-        outbox::backlog_sqlite(&self.pool).await
-    }
 }
 
 #[async_trait]
@@ -208,5 +199,9 @@ impl AccountStore for SqliteStore {
 
     fn pool_usage(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(outbox::SqliteOutbox(self.pool.clone()))
     }
 }

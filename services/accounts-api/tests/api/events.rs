@@ -140,7 +140,7 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
         "writes go on while NATS is down"
     );
     assert_eq!(
-        app.store.backlog().await.expect("backlog"),
+        app.store.outbox().backlog().await.expect("backlog"),
         1,
         "the event waits in the outbox"
     );
@@ -171,6 +171,6 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     let duplicate =
         tokio::time::timeout(std::time::Duration::from_secs(2), deliveries.next()).await;
     assert!(duplicate.is_err(), "published exactly once");
-    assert_eq!(app.store.backlog().await.expect("backlog"), 0);
+    assert_eq!(app.store.outbox().backlog().await.expect("backlog"), 0);
     drop(server);
 }

@@ -228,7 +228,14 @@ impl TestApp {
         for _ in 0..500 {
             // The background relay may hold a batch right now; then this finds nothing.
             self.relay.publish_all().await.expect("outbox published");
-            if self.store.backlog().await.expect("backlog counted") == 0 {
+            if self
+                .store
+                .outbox()
+                .backlog()
+                .await
+                .expect("backlog counted")
+                == 0
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -123,7 +123,7 @@ pub const ROOM_LIST_LIMIT: i64 = 500;
 
 /// Everything chat-gateway stores.
 #[async_trait]
-pub trait ChatStore: OutboxStore {
+pub trait ChatStore: Send + Sync + 'static {
     /// Applies an owner snapshot unless a newer one is already stored (idempotent).
     async fn upsert_owner(&self, owner: &Owner) -> Result<(), StoreError>;
 
@@ -168,6 +168,9 @@ pub trait ChatStore: OutboxStore {
 
     /// Pool use, for metrics: (open connections, idle connections).
     fn pool_usage(&self) -> (u32, usize);
+
+    /// This database's outbox, for the relay.
+    fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
 /// Connects to the database the URL names and applies pending migrations.

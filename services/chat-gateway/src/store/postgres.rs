@@ -1,11 +1,13 @@
 //! The Postgres backend of [`ChatStore`]. Message batches are written with `unnest` so a
 //! group commit of hundreds of messages is three statements.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::{
     config::DatabaseUrl,
-    events::outbox::{self, OutboxError, OutboxEvent, OutboxSink, OutboxStore},
+    events::outbox::{self, OutboxEvent, OutboxStore},
     ids::UserId,
 };
 use sqlx::PgPool;
@@ -34,17 +36,6 @@ impl PostgresStore {
             .run(&pool)
             .await?;
         Ok(Self { pool })
-    }
-}
-
-#[async_trait]
-impl OutboxStore for PostgresStore {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        outbox::drain_postgres(&self.pool, limit, sink).await
-    }
-
-    async fn backlog(&self) -> Result<i64, OutboxError> {
-        outbox::backlog_postgres(&self.pool).await
     }
 }
 
@@ -266,5 +257,9 @@ impl ChatStore for PostgresStore {
 
     fn pool_usage(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(outbox::PostgresOutbox(self.pool.clone()))
     }
 }

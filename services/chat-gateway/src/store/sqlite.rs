@@ -1,10 +1,12 @@
 //! The SQLite backend of [`ChatStore`]: the embedded default. Timestamps are microseconds
 //! since the epoch; one writer at a time, so a batch is a loop inside one transaction.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use shared::{
     config::DatabaseUrl,
-    events::outbox::{self, OutboxError, OutboxEvent, OutboxSink, OutboxStore},
+    events::outbox::{self, OutboxEvent, OutboxStore},
     ids::UserId,
     time,
 };
@@ -39,17 +41,6 @@ impl SqliteStore {
 
 fn now_micros() -> i64 {
     time::to_micros(&time::now())
-}
-
-#[async_trait]
-impl OutboxStore for SqliteStore {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        outbox::drain_sqlite(&self.pool, limit, sink).await
-    }
-
-    async fn backlog(&self) -> Result<i64, OutboxError> {
-        outbox::backlog_sqlite(&self.pool).await
-    }
 }
 
 #[async_trait]
@@ -260,5 +251,9 @@ impl ChatStore for SqliteStore {
 
     fn pool_usage(&self) -> (u32, usize) {
         (self.pool.size(), self.pool.num_idle())
+    }
+
+    fn outbox(&self) -> Arc<dyn OutboxStore> {
+        Arc::new(outbox::SqliteOutbox(self.pool.clone()))
     }
 }
