@@ -41,6 +41,25 @@ async fn start(data_dir: &std::path::Path) -> Running {
 }
 
 impl Running {
+    /// Activates `sticker` with `body` (201 expected), then logs in as `phone`; the login body.
+    async fn register_and_log_in(&self, http: &reqwest::Client, body: Value, phone: &str) -> Value {
+        let registered = http
+            .post(format!("{}/api/user/register/", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), 201);
+        http.post(format!("{}/api/login/", self.base))
+            .json(&json!({"phone_number": phone, "password": "secret123"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     async fn shut_down(self) {
         self.stop.cancel();
         self.handle.await.expect("joined").expect("clean shutdown");
@@ -89,22 +108,13 @@ async fn a_visitor_and_an_owner_chat_on_the_embedded_default() {
     let http = reqwest::Client::new();
 
     // Act: the owner activates the sticker and logs in.
-    let registered = http
-        .post(format!("{}/api/user/register/", app.base))
-        .json(&json!({"user_id": sticker, "phone_number": "+998 90 111 22 33", "password": "secret123", "car_model": "Cobalt"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let login: Value = http
-        .post(format!("{}/api/login/", app.base))
-        .json(&json!({"phone_number": "+998901112233", "password": "secret123"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = app
+        .register_and_log_in(
+            &http,
+            json!({"user_id": sticker, "phone_number": "+998 90 111 22 33", "password": "secret123", "car_model": "Cobalt"}),
+            "+998901112233",
+        )
+        .await;
     let access = login["tokens"]["access"].as_str().unwrap().to_owned();
 
     // A visitor starts a chat (the owner projection is fed through the in-process bus).
@@ -191,24 +201,13 @@ async fn the_signing_key_and_data_survive_a_restart() {
     let sticker = issue_sticker(data.path());
     let http = reqwest::Client::new();
     let app = start(data.path()).await;
-    let registered = http
-        .post(format!("{}/api/user/register/", app.base))
-        .json(
-            &json!({"user_id": sticker, "phone_number": "+998901234500", "password": "secret123"}),
+    let login = app
+        .register_and_log_in(
+            &http,
+            json!({"user_id": sticker, "phone_number": "+998901234500", "password": "secret123"}),
+            "+998901234500",
         )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 201);
-    let login: Value = http
-        .post(format!("{}/api/login/", app.base))
-        .json(&json!({"phone_number": "+998901234500", "password": "secret123"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     app.shut_down().await;
 
     // Act
