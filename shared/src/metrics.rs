@@ -32,10 +32,26 @@ pub fn render() -> String {
     handle().map(|h| h.render()).unwrap_or_default()
 }
 
-/// One HTTP request: count and latency by route and status.
+/// A method as a label: clients can send any token as a method, and every distinct label
+/// value is a new time series kept for ever, so anything outside the standard set is `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// One HTTP request: count and latency by method, route and status. `route` must be a route
+/// template (or `unmatched`), never a raw path, for the same reason as [`method_label`].
 pub fn record_request(method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
     let labels = [
-        ("method", method.as_str().to_owned()),
+        ("method", method_label(method).to_owned()),
         ("route", route.to_owned()),
         ("status", status.as_u16().to_string()),
     ];

@@ -12,37 +12,16 @@ use shared::{
         EventBus,
     },
     http::ops::Readiness,
-    rate_limit::{KeyedLimiter, Quota},
 };
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, domain::PasswordHasher, store::AccountStore};
-
-/// Throttles on the login endpoint (OWASP: slow down password guessing per account and per source).
-pub struct Throttles {
-    /// Failed logins per phone number.
-    pub login_by_phone: KeyedLimiter<String>,
-    /// Failed logins per client address.
-    pub login_by_address: KeyedLimiter<std::net::IpAddr>,
-}
-
-impl Throttles {
-    fn new(config: &Config) -> Self {
-        let on = config.rate_limits.enabled();
-        let window = Duration::from_secs(config.login_failure_window_secs);
-        Self {
-            login_by_phone: KeyedLimiter::new(
-                Quota::per_window(config.login_failures_per_phone, window),
-                on,
-            ),
-            login_by_address: KeyedLimiter::new(
-                Quota::per_window(config.login_failures_per_address, window),
-                on,
-            ),
-        }
-    }
-}
+use crate::{
+    config::Config,
+    domain::{password::HashingBounds, PasswordHasher},
+    login_throttle::LoginThrottle,
+    store::AccountStore,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -57,8 +36,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// argon2id.
     pub hasher: PasswordHasher,
-    /// Login throttles.
-    pub throttles: Arc<Throttles>,
+    /// Login throttle.
+    pub login_throttle: Arc<LoginThrottle>,
     /// Wakes the outbox relay after a commit.
     pub outbox_wake: Arc<Notify>,
 }
@@ -101,9 +80,13 @@ impl Service {
             config.argon2_memory_kib,
             config.argon2_iterations,
             config.argon2_parallelism,
+            HashingBounds {
+                concurrent: config.argon2_max_concurrent,
+                queued: config.argon2_max_queued,
+            },
         )?;
         let state = AppState {
-            throttles: Arc::new(Throttles::new(&config)),
+            login_throttle: Arc::new(LoginThrottle::new(&config)),
             config: Arc::new(config),
             store,
             signer: keys.signer(),
@@ -208,7 +191,15 @@ impl Application {
                 .merge(shared::http::ops::router(vec![self.service.readiness()])),
         );
         tracing::info!(addr = %self.listener.local_addr()?, "accounts-api listening");
-        shared::http::serve::serve(self.listener, router, stop).await?;
+        let config = &self.service.state.config;
+        shared::http::serve::serve(
+            self.listener,
+            router,
+            &config.http,
+            config.trust_forwarded_for,
+            stop,
+        )
+        .await?;
         background.await?;
         Ok(())
     }

@@ -4,7 +4,15 @@
 use std::net::SocketAddr;
 
 use secrecy::SecretString;
-use shared::config::{DatabaseUrl, RateLimits};
+use shared::{
+    config::{DatabaseUrl, RateLimits},
+    http::HttpLimits,
+};
+
+/// One hash per core: more would only queue on the CPU while holding their memory.
+fn default_hashers() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
 
 fn secret(value: &str) -> Result<SecretString, String> {
     if value.is_empty() {
@@ -62,15 +70,30 @@ pub struct Config {
     /// `off` switches every throttle off (load tests).
     #[arg(long, env = "RATE_LIMITS", default_value = "on")]
     pub rate_limits: RateLimits,
-    /// Failed logins allowed per phone number per window.
+    /// Failed logins one client address may make against one phone number per window.
     #[arg(long, env = "LOGIN_FAILURES_PER_PHONE", default_value_t = 5)]
     pub login_failures_per_phone: u32,
-    /// Failed logins allowed per client address per window.
+    /// Failed logins one phone number may receive from all addresses together per window.
+    #[arg(long, env = "LOGIN_FAILURES_PER_PHONE_TOTAL", default_value_t = 50)]
+    pub login_failures_per_phone_total: u32,
+    /// Failed logins allowed per client address (IPv6: per /64) per window.
     #[arg(long, env = "LOGIN_FAILURES_PER_ADDRESS", default_value_t = 100)]
     pub login_failures_per_address: u32,
     /// The login throttle's window in seconds.
     #[arg(long, env = "LOGIN_FAILURE_WINDOW_SECS", default_value_t = 900)]
     pub login_failure_window_secs: u64,
+    /// Keys each throttle table holds at most (about 48 bytes each).
+    #[arg(long, env = "THROTTLE_MAX_KEYS", default_value_t = shared::rate_limit::DEFAULT_MAX_KEYS)]
+    pub throttle_max_keys: usize,
+    /// argon2 hashes running at once (each holds `ARGON2_MEMORY_KIB`); default: the core count.
+    #[arg(long, env = "ARGON2_MAX_CONCURRENT", default_value_t = default_hashers())]
+    pub argon2_max_concurrent: usize,
+    /// argon2 hashes waiting for a turn; beyond them a login or registration gets 429.
+    #[arg(long, env = "ARGON2_MAX_QUEUED", default_value_t = 8)]
+    pub argon2_max_queued: usize,
+    /// Connection limits of the listener.
+    #[command(flatten)]
+    pub http: HttpLimits,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted ingress).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
@@ -98,8 +121,13 @@ impl Config {
             argon2_parallelism: 1,
             rate_limits: RateLimits::On,
             login_failures_per_phone: 5,
+            login_failures_per_phone_total: 50,
             login_failures_per_address: 100,
             login_failure_window_secs: 900,
+            throttle_max_keys: shared::rate_limit::DEFAULT_MAX_KEYS,
+            argon2_max_concurrent: default_hashers(),
+            argon2_max_queued: 8,
+            http: HttpLimits::default(),
             trust_forwarded_for: false,
             replica_id: None,
         }

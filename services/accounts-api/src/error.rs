@@ -1,8 +1,11 @@
-//! The one mapping from accounts storage failures to HTTP outcomes.
+//! The one mapping from accounts storage and hashing failures to HTTP outcomes.
 
 use shared::http::{ApiError, FieldErrors};
 
-use crate::store::{Constraint, StoreError};
+use crate::{
+    domain::password::HashError,
+    store::{Constraint, StoreError},
+};
 
 /// The guide's exact text for a sticker that was activated before.
 pub const ALREADY_REGISTERED: &str = "User already registered. Please login.";
@@ -29,6 +32,16 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Unavailable(e) => Self::Unavailable(e.to_string()),
             StoreError::Other(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            // The hashers bound memory, not a client's rate: a second is a fair retry.
+            HashError::Busy => Self::Throttled { wait_secs: 1 },
+            HashError::Failed(e) => Self::Internal(anyhow::anyhow!(e)),
         }
     }
 }

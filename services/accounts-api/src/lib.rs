@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod login_throttle;
 pub mod openapi;
 pub mod router;
 pub mod routes;

@@ -1,7 +1,7 @@
 //! Wiring: the application state, the service (router + relay + owner projection) that the
 //! standalone bundle embeds, and the `Application` that serves it on its own port.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use axum::{extract::FromRef, Router};
@@ -12,12 +12,17 @@ use shared::{
         EventBus,
     },
     http::ops::Readiness,
-    rate_limit::{KeyedLimiter, Quota},
 };
 use tokio::{net::TcpListener, sync::Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, store::ChatStore, writer::MessageWriter, ws::hub::Hub};
+use crate::{
+    config::Config,
+    limits::RateLimiters,
+    store::ChatStore,
+    writer::MessageWriter,
+    ws::{hub::Hub, socket_slots::SocketSlots},
+};
 
 /// What every handler and session can reach.
 #[derive(Clone)]
@@ -32,8 +37,10 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Group-commit writer.
     pub writer: MessageWriter,
-    /// Rooms opened per client address.
-    pub chat_starts: Arc<KeyedLimiter<IpAddr>>,
+    /// Chat-start and message rate limits.
+    pub limits: Arc<RateLimiters>,
+    /// Sockets per room and participant.
+    pub socket_slots: Arc<SocketSlots>,
     /// Wakes the outbox relay after a commit.
     pub outbox_wake: Arc<Notify>,
     /// Cancelled on shutdown; sessions close with 1001.
@@ -100,10 +107,8 @@ impl Service {
             shared::config::Backend::Sqlite => 1,
         };
         let state = AppState {
-            chat_starts: Arc::new(KeyedLimiter::new(
-                Quota::per_window(config.chat_starts_per_minute, Duration::from_secs(60)),
-                config.rate_limits.enabled(),
-            )),
+            limits: Arc::new(RateLimiters::new(&config)),
+            socket_slots: SocketSlots::new(config.ws_sockets_per_token, config.ws_sockets_per_room),
             writer: MessageWriter::spawn(store.clone(), outbox_wake.clone(), shards),
             hub: Hub::new(bus.clone(), store.clone(), replica_id),
             config: Arc::new(config),
@@ -226,7 +231,15 @@ impl Application {
                 .merge(shared::http::ops::router(vec![self.service.readiness()])),
         );
         tracing::info!(addr = %self.listener.local_addr()?, replica = %self.service.state.hub.replica_id(), "chat-gateway listening");
-        shared::http::serve::serve(self.listener, router, self.service.state.stop.clone()).await?;
+        let state = &self.service.state;
+        shared::http::serve::serve(
+            self.listener,
+            router,
+            &state.config.http,
+            state.config.trust_forwarded_for,
+            state.stop.clone(),
+        )
+        .await?;
         background.await?;
         Ok(())
     }

@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 
 use secrecy::SecretString;
-use shared::config::{DatabaseUrl, RateLimits};
+use shared::{
+    config::{DatabaseUrl, RateLimits},
+    http::HttpLimits,
+};
 
 fn secret(value: &str) -> Result<SecretString, String> {
     if value.is_empty() {
@@ -40,15 +43,32 @@ pub struct Config {
     /// `off` switches the chat-start limit and per-socket limits off (load tests).
     #[arg(long, env = "RATE_LIMITS", default_value = "on")]
     pub rate_limits: RateLimits,
-    /// Rooms a client address may open per minute (generous: mobile carriers share addresses).
+    /// Rooms a client address (IPv6: a /64) may open per minute (generous: mobile carriers
+    /// share addresses).
     #[arg(long, env = "CHAT_STARTS_PER_MINUTE", default_value_t = 120)]
     pub chat_starts_per_minute: u32,
-    /// Sustained messages per second per socket.
+    /// Rooms a client address may open with one owner per hour, so one visitor cannot bury
+    /// an owner's inbox.
+    #[arg(long, env = "CHAT_STARTS_PER_OWNER_PER_HOUR", default_value_t = 10)]
+    pub chat_starts_per_owner_per_hour: u32,
+    /// Sustained messages per second per participant of a room (all their sockets together).
     #[arg(long, env = "WS_MESSAGES_PER_SECOND", default_value_t = 10)]
     pub ws_messages_per_second: u32,
-    /// Burst of messages per socket.
+    /// Burst of messages per participant.
     #[arg(long, env = "WS_MESSAGE_BURST", default_value_t = 30)]
     pub ws_message_burst: u32,
+    /// Sockets one participant (a visitor token, or the owner) may hold on one room.
+    #[arg(long, env = "WS_SOCKETS_PER_TOKEN", default_value_t = 3)]
+    pub ws_sockets_per_token: usize,
+    /// Sockets one room may have on this replica, both sides together.
+    #[arg(long, env = "WS_SOCKETS_PER_ROOM", default_value_t = 6)]
+    pub ws_sockets_per_room: usize,
+    /// Messages a room may hold; the sender of one more gets an error frame.
+    #[arg(long, env = "ROOM_MAX_MESSAGES", default_value_t = 10_000)]
+    pub room_max_messages: i64,
+    /// Keys each throttle table holds at most (about 48 bytes each).
+    #[arg(long, env = "THROTTLE_MAX_KEYS", default_value_t = shared::rate_limit::DEFAULT_MAX_KEYS)]
+    pub throttle_max_keys: usize,
     /// Seconds between server pings.
     #[arg(long, env = "WS_PING_INTERVAL_SECS", default_value_t = 30)]
     pub ws_ping_interval_secs: u64,
@@ -58,6 +78,9 @@ pub struct Config {
     /// Outgoing frames queued per socket before it counts as a slow reader and is closed.
     #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 256)]
     pub ws_send_queue: usize,
+    /// Connection limits of the listener.
+    #[command(flatten)]
+    pub http: HttpLimits,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted ingress).
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
     pub trust_forwarded_for: bool,
@@ -82,8 +105,14 @@ impl Config {
             jwt_previous_secrets: Vec::new(),
             rate_limits: RateLimits::On,
             chat_starts_per_minute: 120,
+            chat_starts_per_owner_per_hour: 10,
             ws_messages_per_second: 10,
             ws_message_burst: 30,
+            ws_sockets_per_token: 3,
+            ws_sockets_per_room: 6,
+            room_max_messages: 10_000,
+            throttle_max_keys: shared::rate_limit::DEFAULT_MAX_KEYS,
+            http: HttpLimits::default(),
             ws_ping_interval_secs: 30,
             ws_idle_timeout_secs: 120,
             ws_send_queue: 256,

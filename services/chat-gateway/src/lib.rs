@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod fanout;
+pub mod limits;
 pub mod openapi;
 pub mod router;
 pub mod routes;

@@ -1,7 +1,9 @@
 //! `carinfo-loadgen`: the benchmark driver of docs/benchmarks.md. It speaks only the guide's
 //! public API (HTTP + WebSocket), spreads its sockets over several 127.0.0.x source addresses
-//! to get past one address's port range, and reports what it measured as JSON.
+//! to get past one address's port range, and reports what it measured as JSON. `abuse` is the
+//! exception to "public API only": it also plays hostile clients that misuse the protocol.
 
+mod abuse;
 mod chat;
 mod idle;
 mod proc_stats;
@@ -23,6 +25,8 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Many idle sockets; reports server RSS per socket.
     Idle(idle::IdleArgs),
+    /// Hostile-client cases (throttles, hashing, metrics, sockets, history, slowloris).
+    Abuse(abuse::AbuseArgs),
 }
 
 #[tokio::main]
@@ -30,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
     let report = match Cli::parse().command {
         Command::Chat(args) => chat::run(args).await?,
         Command::Idle(args) => idle::run(args).await?,
+        Command::Abuse(args) => abuse::run(args).await?,
     };
     let mut out = std::io::stdout().lock();
     std::io::Write::write_all(

@@ -13,6 +13,7 @@ pub struct Bundle {
     listener: TcpListener,
     accounts: accounts_api::Service,
     chat: chat_gateway::Service,
+    http: shared::http::HttpLimits,
     stop: CancellationToken,
 }
 
@@ -43,6 +44,7 @@ impl Bundle {
             listener,
             accounts,
             chat,
+            http: config.http,
             stop,
         })
     }
@@ -75,7 +77,8 @@ impl Bundle {
                 .merge(ops)
                 .merge(crate::web::router()),
         );
-        shared::http::serve::serve(self.listener, router, self.stop.clone()).await?;
+        shared::http::serve::serve(self.listener, router, &self.http, false, self.stop.clone())
+            .await?;
         chat_background.await?;
         accounts_background.await?;
         Ok(())

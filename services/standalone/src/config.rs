@@ -4,7 +4,10 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use secrecy::SecretString;
-use shared::config::{DatabaseUrl, RateLimits};
+use shared::{
+    config::{DatabaseUrl, RateLimits},
+    http::HttpLimits,
+};
 
 fn secret(value: &str) -> Result<SecretString, String> {
     if value.is_empty() {
@@ -31,6 +34,9 @@ pub struct Config {
     /// Rotate refresh tokens on refresh.
     #[arg(long, env = "ROTATE_REFRESH_TOKENS", default_value_t = false, action = clap::ArgAction::Set)]
     pub rotate_refresh_tokens: bool,
+    /// Connection limits of the listener.
+    #[command(flatten)]
+    pub http: HttpLimits,
 }
 
 impl Config {
@@ -42,6 +48,7 @@ impl Config {
             jwt_secret: None,
             rate_limits: RateLimits::On,
             rotate_refresh_tokens: false,
+            http: HttpLimits::default(),
         }
     }
 

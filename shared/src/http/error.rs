@@ -89,6 +89,10 @@ pub enum ApiError {
         /// Seconds until a retry can succeed.
         wait_secs: u64,
     },
+    /// 429 for a bound on what one client may hold (sockets, rooms), with its reason; waiting
+    /// does not help until the client lets go of something, so there is no `Retry-After`.
+    #[error("limit reached: {0}")]
+    LimitReached(&'static str),
     /// 503 with a body: a backend is down. Nothing accepted so far is lost.
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -116,7 +120,7 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -161,6 +165,7 @@ impl ApiError {
             Self::Throttled { wait_secs } => json!({
                 "detail": format!("Request was throttled. Expected available in {wait_secs} seconds.")
             }),
+            Self::LimitReached(detail) => json!({ "detail": detail }),
             Self::Unavailable(_) => json!({
                 "detail": "Service temporarily unavailable, try again later.",
                 "code": "service_unavailable",

@@ -1,7 +1,7 @@
 //! Request extractors whose rejections are [`ApiError`] in the guide's conventions, never
 //! axum's plain-text bodies.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::{
     body::Body,
@@ -80,31 +80,41 @@ impl JsonObject {
     }
 }
 
+/// Decodes `application/x-www-form-urlencoded` the way browsers encode it. Works on bytes
+/// throughout: a `%` followed by anything but two hex digits is kept as it is, and invalid
+/// UTF-8 becomes U+FFFD, so no input can make it fail.
 fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let s = s.replace('+', " ");
-        let mut out = Vec::with_capacity(s.len());
-        let raw = s.as_bytes();
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+    }
+    fn decode(raw: &[u8]) -> String {
+        let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;
         while i < raw.len() {
-            if raw[i] == b'%' && i + 2 < raw.len() {
-                if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
+            match raw[i] {
+                b'+' => out.push(b' '),
+                b'%' => match (
+                    raw.get(i + 1).and_then(|&b| hex(b)),
+                    raw.get(i + 2).and_then(|&b| hex(b)),
+                ) {
+                    (Some(hi), Some(lo)) => {
+                        out.push(hi * 16 + lo);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                other => out.push(other),
             }
-            out.push(raw[i]);
             i += 1;
         }
         String::from_utf8_lossy(&out).into_owned()
     }
-    String::from_utf8_lossy(bytes)
-        .split('&')
+    bytes
+        .split(|&b| b == b'&')
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
+        .map(|pair| match pair.iter().position(|&b| b == b'=') {
+            Some(eq) => (decode(&pair[..eq]), decode(&pair[eq + 1..])),
+            None => (decode(pair), String::new()),
         })
         .collect()
 }
@@ -145,14 +155,17 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
     }
 }
 
-/// The client's address: the peer, or the first `X-Forwarded-For` hop when the service runs
-/// behind a trusted ingress (`TRUST_FORWARDED_FOR`).
+/// The client's address: the TCP peer, or, behind a trusted ingress (`TRUST_FORWARDED_FOR`),
+/// the last `X-Forwarded-For` hop: the one the ingress appended itself. Earlier hops are
+/// whatever the client wrote and are never trusted.
 pub fn client_address(headers: &HeaderMap, peer: PeerAddr, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for {
         let forwarded = headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.rsplit(',').next())
             .and_then(|v| v.trim().parse().ok());
         if let Some(ip) = forwarded {
             return ip;
@@ -160,6 +173,33 @@ pub fn client_address(headers: &HeaderMap, peer: PeerAddr, trust_forwarded_for: 
     }
     peer.0
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip())
+}
+
+/// A client as limits count it: an IPv4 address, or an IPv6 /64 (one subscriber's network: a
+/// single host can use all 2^64 addresses of its prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientKey(IpAddr);
+
+impl From<IpAddr> for ClientKey {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Self(IpAddr::V6(Ipv6Addr::from(prefix)))
+                }
+            },
+        }
+    }
+}
+
+impl ClientKey {
+    /// The client of a request.
+    pub fn of(headers: &HeaderMap, peer: PeerAddr, trust_forwarded_for: bool) -> Self {
+        Self::from(client_address(headers, peer, trust_forwarded_for))
+    }
 }
 
 #[cfg(test)]
@@ -197,5 +237,53 @@ mod tests {
             JsonObject::parse(Some("text/plain"), b"x"),
             Err(ApiError::UnsupportedMediaType(_))
         ));
+    }
+
+    #[test]
+    fn a_stray_percent_before_a_multibyte_character_is_kept() {
+        let body = JsonObject::parse(
+            Some("application/x-www-form-urlencoded"),
+            "phone_number=1&password=%€".as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(body.get("password").unwrap(), "%€");
+    }
+
+    #[test]
+    fn the_ingress_hop_is_the_client_and_ipv6_counts_by_prefix() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let peer = PeerAddr(Some("10.0.0.1:1234".parse().unwrap()));
+        assert_eq!(
+            client_address(&headers, peer, true).to_string(),
+            "203.0.113.7"
+        );
+        assert_eq!(
+            client_address(&headers, peer, false).to_string(),
+            "10.0.0.1"
+        );
+        let a = ClientKey::from("2001:db8:1:2::1".parse::<IpAddr>().unwrap());
+        let b = ClientKey::from("2001:db8:1:2:ffff::9".parse::<IpAddr>().unwrap());
+        let c = ClientKey::from("2001:db8:1:3::1".parse::<IpAddr>().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_body_makes_a_parser_panic(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            media in proptest::sample::select(vec![
+                "application/json", "application/x-www-form-urlencoded", "text/plain", "", "application/problem+json; charset=utf-8",
+            ]),
+        ) {
+            let _ = JsonObject::parse(Some(media), &bytes);
+            let _ = JsonObject::parse(None, &bytes);
+        }
+
+        #[test]
+        fn form_bodies_of_any_text_decode(text in "\\PC*") {
+            let _ = JsonObject::parse(Some("application/x-www-form-urlencoded"), text.as_bytes());
+        }
     }
 }

@@ -1,21 +1,30 @@
 //! Serving a router: the layers every service has, trailing-slash tolerance, client addresses,
-//! and graceful shutdown on SIGTERM or Ctrl-C.
+//! connection bounds, and graceful shutdown on SIGTERM or Ctrl-C.
 
-use std::{io, net::SocketAddr};
+use std::{io, time::Duration};
 
 use axum::{
-    extract::Request,
+    extract::{ConnectInfo, Request},
     http::{StatusCode, Uri},
     middleware,
     response::IntoResponse,
-    Router, ServiceExt,
+    Router,
+};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower::Layer;
+use tower::{Layer, ServiceExt};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-use super::{error::ApiError, request_span};
+use super::{
+    connections::{ConnectionCounter, HttpLimits},
+    error::ApiError,
+    request_span,
+};
 
 /// The layers every service wraps its router in, outermost last.
 pub fn with_standard_layers(router: Router) -> Router {
@@ -63,27 +72,86 @@ fn add_trailing_slash(mut request: Request) -> Request {
     request
 }
 
+/// How long in-flight requests may take to finish after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(10);
+
 /// Serves `router` on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+///
+/// The accept loop is ours rather than `axum::serve` because every bound on connections lives
+/// here: the header timeout (hyper's, which also closes idle keep-alive connections), the
+/// connection caps in [`ConnectionCounter`], and HTTP/1 only: the ingress and browsers speak
+/// HTTP/1.1 to us, and each protocol served is one more a slow client can hold.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    limits: &HttpLimits,
+    trust_forwarded_for: bool,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let app = middleware::map_request(add_trailing_slash_async).layer(router);
-    // Chat frames are small and latency-bound: Nagle's algorithm with the peer's delayed ACKs
-    // would hold them back for tens of milliseconds.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let counter = ConnectionCounter::new(
+        limits.max_connections,
+        (!trust_forwarded_for).then_some(limits.max_connections_per_address),
+    );
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout())
+        .max_buf_size(MAX_HEAD_BYTES);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait for some to close.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let permit = match counter.admit(peer.ip()) {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                metrics::counter!("http_connections_refused_total", "reason" => refusal.label())
+                    .increment(1);
+                continue;
+            }
+        };
+        // Chat frames are small and latency-bound: Nagle's algorithm with the peer's delayed
+        // ACKs would hold them back for tens of milliseconds.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    axum::serve(
-        listener,
-        ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after the drain period; closing them");
+    }
+    Ok(())
 }
+
+/// Largest request head (request line and headers) a client may send.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 async fn add_trailing_slash_async(request: Request) -> Request {
     add_trailing_slash(request)

@@ -3,6 +3,7 @@
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
+pub mod memory;
 mod proxy;
 
 use std::{path::PathBuf, sync::Once};

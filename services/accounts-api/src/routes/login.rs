@@ -1,16 +1,15 @@
 //! `POST /api/login/`: phone + password → tokens + user. Every failure is the same 401, after
-//! the same argon2 work; repeated failures are throttled per phone and per client address.
+//! the same argon2 work; guesses are counted before they are checked (see
+//! [`crate::login_throttle`]).
 
 use axum::{extract::State, http::HeaderMap, Json};
 use serde::{Deserialize, Serialize};
 use shared::{
     auth::TokenType,
     http::{
-        client_address,
         fields::{self, msg},
-        ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr,
+        ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr,
     },
-    rate_limit::retry_after_secs,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -101,7 +100,7 @@ fn credentials(body: &JsonObject) -> Result<(String, String), FieldErrors> {
         (status = 200, body = LoginResponse),
         (status = 400, description = "Missing fields", body = Object),
         (status = 401, description = "Invalid phone number or password.", body = DetailBody),
-        (status = 429, description = "Too many failed attempts; see Retry-After", body = DetailBody),
+        (status = 429, description = "Too many failed attempts, or every password hasher is busy; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn obtain_token(
@@ -112,33 +111,28 @@ pub async fn obtain_token(
 ) -> Result<Json<LoginResponse>, ApiError> {
     let (raw_phone, password) = credentials(&body)?;
     let phone = PhoneNumber::parse(&raw_phone).ok();
-    let phone_key = phone.as_ref().map_or(raw_phone, ToString::to_string);
-    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
-    let throttles = &state.throttles;
-    throttles
-        .login_by_phone
-        .is_limited(&phone_key)
-        .and_then(|()| throttles.login_by_address.is_limited(&address))
-        .map_err(|wait| ApiError::Throttled {
-            wait_secs: retry_after_secs(wait),
-        })?;
-
+    let client = ClientKey::of(&headers, peer, state.config.trust_forwarded_for);
+    let admission = state.login_throttle.admit(client, phone.as_ref())?;
     let user = match &phone {
         Some(phone) => state.store.find_user_by_phone(phone).await?,
         None => None,
     };
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let valid = state
+    let valid = match state
         .hasher
         .verify(Password::presented(password), stored_hash)
         .await
-        .map_err(anyhow::Error::from)?;
+    {
+        Ok(valid) => valid,
+        Err(e) => {
+            admission.refund();
+            return Err(e.into());
+        }
+    };
     let Some(user) = user.filter(|_| valid) else {
-        let _ = throttles.login_by_phone.check(&phone_key);
-        let _ = throttles.login_by_address.check(&address);
         return Err(ApiError::AuthenticationFailed(INVALID_CREDENTIALS));
     };
-    throttles.login_by_phone.reset(&phone_key);
+    admission.refund();
 
     let config = &state.config;
     let sign = |kind, lifetime| {

@@ -101,11 +101,7 @@ pub async fn register_user(
         Ok(registration) if errors.is_empty() => registration,
         _ => return Err(ApiError::Validation(errors)),
     };
-    let password_hash = state
-        .hasher
-        .hash(registration.password)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let password_hash = state.hasher.hash(registration.password).await?;
     let user = state
         .store
         .register_user(&NewRegistration {

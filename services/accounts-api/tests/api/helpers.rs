@@ -172,6 +172,25 @@ impl TestApp {
         .await
     }
 
+    /// `POST /api/login/` from another address on this host (all of 127.0.0.0/8 is loopback),
+    /// as a client elsewhere would.
+    pub async fn login_from(
+        &self,
+        source: [u8; 4],
+        phone_number: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(source))
+            .build()
+            .expect("a client")
+            .post(format!("{}/api/login/", self.address))
+            .json(&json!({"phone_number": phone_number, "password": password}))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `POST /api/token/refresh/`.
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.post_json("/api/token/refresh/", &json!({"refresh": refresh_token}))

@@ -6,8 +6,10 @@
 )]
 
 mod cli;
+mod connections;
 mod events;
 mod helpers;
+mod hostile_clients;
 mod login;
 mod openapi;
 mod operations;

@@ -85,4 +85,6 @@ pub struct RoomAccess {
     pub visitor_token_hash: VisitorTokenHash,
     /// Open for messages.
     pub is_active: bool,
+    /// Messages committed so far.
+    pub message_count: i64,
 }

@@ -8,9 +8,8 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use shared::{
-    http::{client_address, fields, ApiError, DetailBody, FieldErrors, JsonObject, PeerAddr},
+    http::{fields, ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr},
     ids::UserId,
-    rate_limit::retry_after_secs,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -74,7 +73,7 @@ fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
     responses(
         (status = 201, body = StartChatResponse),
         (status = 400, description = "`{\"user_id\": [\"User not found.\"]}` and other field errors", body = Object),
-        (status = 429, description = "Too many rooms from this address; see Retry-After", body = DetailBody),
+        (status = 429, description = "Too many rooms from this address, in all or with this owner; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn start_chat(
@@ -83,13 +82,8 @@ pub async fn start_chat(
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<StartChatResponse>), ApiError> {
-    let address = client_address(&headers, peer, state.config.trust_forwarded_for);
-    state
-        .chat_starts
-        .check(&address)
-        .map_err(|wait| ApiError::Throttled {
-            wait_secs: retry_after_secs(wait),
-        })?;
+    let client = ClientKey::of(&headers, peer, state.config.trust_forwarded_for);
+    state.limits.chat_start(client)?;
     let (owner_id, visitor_name) = parse(&body)?;
     match state.store.find_owner(owner_id).await? {
         Some(owner) if owner.is_registered => {}
@@ -100,6 +94,7 @@ pub async fn start_chat(
             )))
         }
     }
+    state.limits.chat_start_with_owner(client, owner_id)?;
     let token = VisitorToken::generate();
     let room = state
         .store

@@ -2,9 +2,10 @@
 //! (JWT) or its visitor (`?visitor=`). `after` and `limit` page through long rooms; without
 //! them the whole history comes back, as plain clients expect.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use axum::{
+    body::{Body, Bytes},
     extract::{FromRequestParts, Path, Query, State},
     http::{header, request::Parts, HeaderValue},
     response::{IntoResponse, Response},
@@ -23,6 +24,7 @@ use uuid::Uuid;
 use crate::{
     app::AppState,
     domain::{Message, MessageId, RoomId, VisitorToken},
+    store::ChatStore,
 };
 
 /// Largest page.
@@ -145,31 +147,110 @@ pub async fn list_messages(
     if !allowed {
         return Err(ApiError::PermissionDenied);
     }
-    let messages = state
-        .store
-        .list_messages(room, page.after, page.limit)
-        .await?;
     if is_owner {
         state.store.mark_read_by_owner(room).await?;
     }
+    let Some(limit) = page.limit else {
+        // The bare URL returns every message: streamed a chunk at a time, so a read costs the
+        // same memory whatever the room holds. The first chunk is read before the status is
+        // sent, so an outage is still a 503.
+        let first = state
+            .store
+            .list_messages(room, page.after, Some(CHUNK))
+            .await?;
+        return Ok(stream_history(state.store.clone(), room, first));
+    };
+    let messages = state
+        .store
+        .list_messages(room, page.after, Some(limit))
+        .await?;
     let body: Vec<HistoryMessage> = messages.iter().map(HistoryMessage::from).collect();
     let mut response = Json(body).into_response();
-    if let (Some(limit), Some(last)) = (page.limit, messages.last()) {
-        if messages.len() as i64 == limit {
-            let mut next = format!(
-                "</api/chat/rooms/{room}/messages/?after={}&limit={limit}",
-                last.id
-            );
-            if let Some(visitor) = query.get("visitor") {
-                next.push_str(&format!("&visitor={visitor}"));
-            }
-            next.push_str(">; rel=\"next\"");
-            if let Ok(value) = HeaderValue::from_str(&next) {
-                response.headers_mut().insert(header::LINK, value);
-            }
+    if let Some(last) = messages.last().filter(|_| messages.len() as i64 == limit) {
+        // Credentials never go into a link: the client adds its own `visitor` or header.
+        let next = format!(
+            "</api/chat/rooms/{room}/messages/?after={}&limit={limit}>; rel=\"next\"",
+            last.id
+        );
+        if let Ok(value) = HeaderValue::from_str(&next) {
+            response.headers_mut().insert(header::LINK, value);
         }
     }
     Ok(response)
+}
+
+/// Messages read per query while streaming a whole history.
+const CHUNK: i64 = 100;
+
+enum Phase {
+    Open(Vec<Message>),
+    Chunk(Vec<Message>),
+    Close,
+    Done,
+}
+
+struct HistoryCursor {
+    store: Arc<dyn ChatStore>,
+    room: RoomId,
+    after: Option<MessageId>,
+    wrote_any: bool,
+    phase: Phase,
+}
+
+/// The JSON array of the room's messages from `first` on: `[`, then each chunk read as the
+/// previous one is sent, then `]`.
+fn stream_history(store: Arc<dyn ChatStore>, room: RoomId, first: Vec<Message>) -> Response {
+    let cursor = HistoryCursor {
+        store,
+        room,
+        after: None,
+        wrote_any: false,
+        phase: Phase::Open(first),
+    };
+    let chunks = futures::stream::unfold(cursor, |mut cursor| async move {
+        let bytes = match std::mem::replace(&mut cursor.phase, Phase::Done) {
+            Phase::Open(first) => {
+                cursor.phase = Phase::Chunk(first);
+                Bytes::from_static(b"[")
+            }
+            Phase::Chunk(page) => {
+                let full = page.len() as i64 == CHUNK;
+                let mut buf = Vec::with_capacity(page.len() * 256);
+                for message in &page {
+                    if std::mem::replace(&mut cursor.wrote_any, true) {
+                        buf.push(b',');
+                    }
+                    if let Err(e) = serde_json::to_writer(&mut buf, &HistoryMessage::from(message))
+                    {
+                        return Some((Err(std::io::Error::other(e)), cursor));
+                    }
+                }
+                cursor.after = page.last().map(|m| m.id).or(cursor.after);
+                cursor.phase = if full {
+                    match cursor
+                        .store
+                        .list_messages(cursor.room, cursor.after, Some(CHUNK))
+                        .await
+                    {
+                        Ok(next) => Phase::Chunk(next),
+                        // Headers are gone: ending the body early is how the client learns.
+                        Err(e) => return Some((Err(std::io::Error::other(e)), cursor)),
+                    }
+                } else {
+                    Phase::Close
+                };
+                Bytes::from(buf)
+            }
+            Phase::Close => Bytes::from_static(b"]"),
+            Phase::Done => return None,
+        };
+        Some((Ok(bytes), cursor))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(chunks),
+    )
+        .into_response()
 }
 
 /// Who is asking: an owner (bearer token, checked) or a visitor (token from the query).

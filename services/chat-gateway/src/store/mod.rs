@@ -84,6 +84,8 @@ pub struct RoomActivity {
     pub reset_unread: bool,
     /// Visitor messages since the owner last wrote.
     pub added_unread: i64,
+    /// Messages of the room in the batch.
+    pub added_messages: i64,
 }
 
 /// Folds a batch into one activity per room, sorted by room id so concurrent batches lock
@@ -97,8 +99,10 @@ pub fn room_activity(batch: &[PendingMessage]) -> Vec<RoomActivity> {
             last: m.clone(),
             reset_unread: false,
             added_unread: 0,
+            added_messages: 0,
         });
         entry.last = m.clone();
+        entry.added_messages += 1;
         match m.sender_type {
             SenderType::Owner => {
                 entry.reset_unread = true;
@@ -218,6 +222,7 @@ mod tests {
         assert_eq!(of(a).last, batch[2].message);
         assert!(!of(b).reset_unread);
         assert_eq!(of(b).added_unread, 2);
+        assert_eq!(of(a).added_messages, 3);
     }
 
     #[test]

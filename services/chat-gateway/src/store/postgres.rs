@@ -186,6 +186,7 @@ impl ChatStore for PostgresStore {
         let a_times: Vec<DateTime<Utc>> = activity.iter().map(|a| a.last.created_at).collect();
         let a_resets: Vec<bool> = activity.iter().map(|a| a.reset_unread).collect();
         let a_added: Vec<i64> = activity.iter().map(|a| a.added_unread).collect();
+        let a_counts: Vec<i64> = activity.iter().map(|a| a.added_messages).collect();
 
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -209,9 +210,10 @@ impl ChatStore for PostgresStore {
              last_message_sender = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.sender else rooms.last_message_sender end, \
              last_message_content = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.preview else rooms.last_message_content end, \
              last_message_at = greatest(rooms.last_message_at, v.at), \
-             unread_count = case when v.reset then v.added else rooms.unread_count + v.added end \
-             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[], $7::bigint[]) \
-             as v(room_id, mid, sender, preview, at, reset, added) where rooms.id = v.room_id",
+             unread_count = case when v.reset then v.added else rooms.unread_count + v.added end, \
+             message_count = rooms.message_count + v.total \
+             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[], $7::bigint[], $8::bigint[]) \
+             as v(room_id, mid, sender, preview, at, reset, added, total) where rooms.id = v.room_id",
         )
         .bind(&a_rooms)
         .bind(&a_ids)
@@ -220,6 +222,7 @@ impl ChatStore for PostgresStore {
         .bind(&a_times)
         .bind(&a_resets)
         .bind(&a_added)
+        .bind(&a_counts)
         .execute(&mut *tx)
         .await?;
         outbox::insert_postgres(&mut tx, &events).await?;

@@ -94,7 +94,7 @@ impl<T: DbTime> From<RoomRow<T>> for Room {
 }
 
 /// The columns of [`RoomAccessRow`].
-pub const ROOM_ACCESS_COLUMNS: &str = "id, owner_id, visitor_token_hash, is_active";
+pub const ROOM_ACCESS_COLUMNS: &str = "id, owner_id, visitor_token_hash, is_active, message_count";
 
 /// What authorisation reads.
 #[derive(sqlx::FromRow)]
@@ -103,6 +103,7 @@ pub struct RoomAccessRow {
     pub owner_id: Uuid,
     pub visitor_token_hash: String,
     pub is_active: bool,
+    pub message_count: i64,
 }
 
 impl From<RoomAccessRow> for RoomAccess {
@@ -112,6 +113,7 @@ impl From<RoomAccessRow> for RoomAccess {
             owner_id: UserId::from(row.owner_id),
             visitor_token_hash: VisitorTokenHash(row.visitor_token_hash),
             is_active: row.is_active,
+            message_count: row.message_count,
         }
     }
 }

@@ -198,7 +198,8 @@ impl ChatStore for SqliteStore {
                  last_message_sender = case when ?1 >= coalesce(last_message_at, ?1) then ?3 else last_message_sender end, \
                  last_message_content = case when ?1 >= coalesce(last_message_at, ?1) then ?4 else last_message_content end, \
                  last_message_at = max(coalesce(last_message_at, ?1), ?1), \
-                 unread_count = case when ?5 then ?6 else unread_count + ?6 end where id = ?7",
+                 unread_count = case when ?5 then ?6 else unread_count + ?6 end, \
+                 message_count = message_count + ?8 where id = ?7",
             )
             .bind(at)
             .bind(a.last.id.0)
@@ -207,6 +208,7 @@ impl ChatStore for SqliteStore {
             .bind(a.reset_unread)
             .bind(a.added_unread)
             .bind(a.room_id.0)
+            .bind(a.added_messages)
             .execute(&mut *tx)
             .await?;
         }

@@ -49,8 +49,10 @@ pub mod reason {
     pub const MESSAGE_NOT_STRING: &str = "Field \"message\" must be a string.";
     /// Binary frame.
     pub const BINARY: &str = "Binary frames are not supported; send JSON text.";
-    /// Per-socket rate limit.
+    /// Per-participant rate limit.
     pub const RATE_LIMITED: &str = "Too many messages; slow down.";
+    /// The room holds `ROOM_MAX_MESSAGES`.
+    pub const ROOM_FULL: &str = "This chat is full.";
     /// The database is down.
     pub const NOT_SAVED: &str = "Message could not be saved; please try again.";
 }

@@ -32,6 +32,9 @@ struct RoomSockets {
     recent: VecDeque<MessageId>,
     /// When this replica started serving the room; catch-up never reaches further back.
     since: DateTime<Utc>,
+    /// Messages in the room: the stored count when the room's first socket joined, plus every
+    /// message delivered since.
+    messages: i64,
 }
 
 /// How many delivered ids a room remembers for de-duplication.
@@ -77,8 +80,14 @@ impl Hub {
         }
     }
 
-    /// Adds a socket to `room`; frames for the room arrive on `sender`.
-    pub fn join(self: &Arc<Self>, room: RoomId, sender: mpsc::Sender<Utf8Bytes>) -> ConnId {
+    /// Adds a socket to `room`, which held `stored_messages` when the socket was authorised;
+    /// frames for the room arrive on `sender`.
+    pub fn join(
+        self: &Arc<Self>,
+        room: RoomId,
+        stored_messages: i64,
+        sender: mpsc::Sender<Utf8Bytes>,
+    ) -> ConnId {
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms();
         let entry = rooms.entry(room).or_insert_with(|| RoomSockets {
@@ -86,7 +95,9 @@ impl Hub {
             remote: None,
             recent: VecDeque::with_capacity(RECENT_IDS),
             since: shared::time::now(),
+            messages: 0,
         });
+        entry.messages = entry.messages.max(stored_messages);
         if entry.remote.is_none() {
             entry.remote = Some(crate::fanout::spawn_room_subscription(
                 Arc::downgrade(self),
@@ -135,6 +146,7 @@ impl Hub {
             entry.recent.pop_front();
         }
         entry.recent.push_back(id);
+        entry.messages += 1;
         let mut delivered = 0u64;
         entry
             .sockets
@@ -150,6 +162,14 @@ impl Hub {
                 }
             });
         metrics::counter!("chat_messages_out_total").increment(delivered);
+    }
+
+    /// Whether `room` has reached `max` messages, as far as this replica has seen. Messages in
+    /// flight on other replicas are not seen yet, so a room can end a burst above `max`.
+    pub fn is_full(&self, room: RoomId, max: i64) -> bool {
+        self.rooms()
+            .get(&room)
+            .is_some_and(|entry| entry.messages >= max)
     }
 
     /// When this replica started serving `room`, if it does.

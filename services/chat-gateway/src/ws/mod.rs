@@ -4,4 +4,5 @@
 pub mod frames;
 pub mod hub;
 pub mod session;
+pub mod socket_slots;
 pub mod upgrade;

@@ -1,5 +1,6 @@
 //! One WebSocket session: a single task that reads client frames, writes queued broadcasts,
-//! pings, and enforces the idle timeout, rate limit and slow-reader rule.
+//! pings, and enforces the idle timeout, the participant's rate limit, the room's size and the
+//! slow-reader rule.
 //!
 //! One task per socket (not a reader and a writer task) keeps an idle socket to a few
 //! kilobytes: tens of thousands of mostly idle sockets are the normal load.
@@ -8,11 +9,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use shared::{
-    events::catalog::SenderType,
-    ids::UserId,
-    rate_limit::{Bucket, Quota},
-};
+use shared::{events::catalog::SenderType, ids::UserId};
 use tokio::{sync::mpsc, time::Instant};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -20,9 +17,11 @@ use tracing::Instrument;
 use super::{
     frames::{self, reason},
     hub::Hub,
+    socket_slots::SocketSlot,
 };
 use crate::{
     domain::{Message, RoomId},
+    limits::RateLimiters,
     store::PendingMessage,
     writer::MessageWriter,
 };
@@ -43,8 +42,8 @@ pub struct SessionLimits {
     pub idle_timeout: Duration,
     /// Queued outgoing frames before the socket counts as slow.
     pub send_queue: usize,
-    /// Message rate limit, `None` when limits are off.
-    pub quota: Option<Quota>,
+    /// Messages the room may hold.
+    pub max_room_messages: i64,
 }
 
 /// Who is on the socket and what it may do.
@@ -55,6 +54,12 @@ pub struct SessionContext {
     pub owner_id: UserId,
     /// Visitor or owner.
     pub sender_type: SenderType,
+    /// Messages the room held at the handshake.
+    pub stored_messages: i64,
+    /// This socket's place among the room's sockets, held until the session ends.
+    pub slot: SocketSlot,
+    /// The participant's message rate limit.
+    pub rate_limits: Arc<RateLimiters>,
     /// Group-commit writer.
     pub writer: MessageWriter,
     /// Local sockets.
@@ -78,8 +83,7 @@ where
     S: Stream<Item = Result<WsMessage, E>> + Sink<WsMessage> + Unpin,
 {
     let (sender, mut outgoing) = mpsc::channel(ctx.limits.send_queue.max(1));
-    let conn = ctx.hub.join(ctx.room, sender);
-    let mut bucket = ctx.limits.quota.map(Bucket::full);
+    let conn = ctx.hub.join(ctx.room, ctx.stored_messages, sender);
     let mut ping = tokio::time::interval_at(
         Instant::now() + ctx.limits.ping_interval,
         ctx.limits.ping_interval,
@@ -101,7 +105,7 @@ where
                 let Some(Ok(incoming)) = incoming else { break None };
                 last_seen = Instant::now();
                 let reply = match incoming {
-                    WsMessage::Text(text) => handle_text(&ctx, bucket.as_mut(), text.as_str()).await,
+                    WsMessage::Text(text) => handle_text(&ctx, text.as_str()).await,
                     WsMessage::Binary(_) => Some(reason::BINARY.to_owned()),
                     WsMessage::Close(_) => break None,
                     WsMessage::Ping(_) | WsMessage::Pong(_) => None,
@@ -149,19 +153,16 @@ async fn send_within<S: Sink<WsMessage> + Unpin>(
 
 /// Validates, rate-limits, commits and broadcasts one client frame; returns the error to
 /// send back to this socket only, if any.
-async fn handle_text(
-    ctx: &SessionContext,
-    bucket: Option<&mut Bucket>,
-    text: &str,
-) -> Option<String> {
+async fn handle_text(ctx: &SessionContext, text: &str) -> Option<String> {
     let body = match frames::parse_client_frame(text) {
         Ok(body) => body,
         Err(reason) => return Some(reason),
     };
-    if let (Some(bucket), Some(quota)) = (bucket, ctx.limits.quota) {
-        if bucket.try_take(quota).is_err() {
-            return Some(reason::RATE_LIMITED.to_owned());
-        }
+    if !ctx.rate_limits.message(ctx.room, ctx.sender_type) {
+        return Some(reason::RATE_LIMITED.to_owned());
+    }
+    if ctx.hub.is_full(ctx.room, ctx.limits.max_room_messages) {
+        return Some(reason::ROOM_FULL.to_owned());
     }
     let message = Message::new(ctx.room, ctx.sender_type, body);
     metrics::counter!("chat_messages_in_total").increment(1);

@@ -12,13 +12,19 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use shared::{events::catalog::SenderType, http::ApiError, rate_limit::Quota};
+use shared::{
+    events::catalog::SenderType,
+    http::{ApiError, DetailBody},
+};
 
 use super::session::{run_session, SessionContext, SessionLimits};
 use crate::{
     app::AppState,
-    domain::{RoomId, VisitorToken},
+    domain::{RoomAccess, RoomId, VisitorToken},
 };
+
+/// Why a handshake over `WS_SOCKETS_PER_TOKEN` or `WS_SOCKETS_PER_ROOM` is refused.
+const TOO_MANY_SOCKETS: &str = "Too many open connections to this chat.";
 
 /// Credentials in the query string (browsers cannot set headers on a WebSocket).
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +51,7 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
     responses(
         (status = 101, description = "Upgraded. Send `{\"message\": \"...\"}`; every socket of the room receives `{id, room_id, sender_type, message, created_at}`; an invalid frame gets `{\"error\": \"...\"}`."),
         (status = 403, description = "Missing or wrong credentials, or unknown room"),
+        (status = 429, description = "This participant or room already holds as many sockets as allowed", body = DetailBody),
     )
 )]
 pub async fn chat_socket(
@@ -54,10 +61,11 @@ pub async fn chat_socket(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let auth = auth.map(|Query(a)| a).unwrap_or_default();
-    let (room, owner_id, sender_type) = match authorize(&state, &room_id, &auth).await {
+    let (access, sender_type) = match authorize(&state, &room_id, &auth).await {
         Ok(found) => found,
         Err(refusal) => return refusal.into_response(),
     };
+    let room = access.id;
     let Ok(upgrade) = upgrade else {
         return (
             StatusCode::BAD_REQUEST,
@@ -65,27 +73,30 @@ pub async fn chat_socket(
         )
             .into_response();
     };
+    let Some(slot) = state.socket_slots.claim(room, sender_type) else {
+        metrics::counter!("ws_sockets_refused_total").increment(1);
+        return ApiError::LimitReached(TOO_MANY_SOCKETS).into_response();
+    };
     if sender_type == SenderType::Owner {
         if let Err(e) = state.store.mark_read_by_owner(room).await {
             tracing::warn!(error = %e, "could not mark room read");
         }
     }
     let config = &state.config;
-    let quota = config.rate_limits.enabled().then(|| Quota {
-        capacity: f64::from(config.ws_message_burst.max(1)),
-        per_second: f64::from(config.ws_messages_per_second.max(1)),
-    });
     let ctx = SessionContext {
         room,
-        owner_id,
+        owner_id: access.owner_id,
         sender_type,
+        stored_messages: access.message_count,
+        slot,
+        rate_limits: state.limits.clone(),
         writer: state.writer.clone(),
         hub: state.hub.clone(),
         limits: SessionLimits {
             ping_interval: Duration::from_secs(config.ws_ping_interval_secs.max(1)),
             idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs.max(1)),
             send_queue: config.ws_send_queue,
-            quota,
+            max_room_messages: config.room_max_messages,
         },
         stop: state.stop.clone(),
     };
@@ -107,7 +118,7 @@ async fn authorize(
     state: &AppState,
     room_id: &str,
     auth: &SocketAuth,
-) -> Result<(RoomId, shared::ids::UserId, SenderType), ApiError> {
+) -> Result<(RoomAccess, SenderType), ApiError> {
     let room = RoomId::parse(room_id).ok_or(ApiError::PermissionDenied)?;
     let access = state
         .store
@@ -123,7 +134,7 @@ async fn authorize(
             .verify_access(token)
             .map_err(|_| ApiError::PermissionDenied)?;
         return if owner == access.owner_id {
-            Ok((room, access.owner_id, SenderType::Owner))
+            Ok((access, SenderType::Owner))
         } else {
             Err(ApiError::PermissionDenied)
         };
@@ -134,7 +145,7 @@ async fn authorize(
         .and_then(VisitorToken::presented)
         .ok_or(ApiError::PermissionDenied)?;
     if visitor.hash() == access.visitor_token_hash {
-        Ok((room, access.owner_id, SenderType::Visitor))
+        Ok((access, SenderType::Visitor))
     } else {
         Err(ApiError::PermissionDenied)
     }

@@ -460,6 +460,20 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST /api/chat/start/` with `owner`, as an ingress forwarding for `forwarded_for`.
+    pub async fn start_chat_forwarded_for(
+        &self,
+        owner: &TestOwner,
+        forwarded_for: &str,
+    ) -> reqwest::Response {
+        self.request(reqwest::Method::POST, "/api/chat/start/")
+            .header("x-forwarded-for", forwarded_for)
+            .json(&json!({"user_id": owner.id.to_string()}))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Starts a chat with `owner` and checks it worked.
     pub async fn start_chat_with(&self, owner: &TestOwner) -> StartedChat {
         let response = self

@@ -2,6 +2,7 @@ mod account_events;
 mod chat_start;
 mod events;
 mod helpers;
+mod hostile_clients;
 mod messages;
 mod nats_outage;
 mod operations;
