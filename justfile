@@ -36,6 +36,10 @@ cluster-stop:
 bench:
     services/loadgen/bench.sh
 
+# The hostile-client figures of docs/benchmarks.md ("Under attack").
+abuse:
+    services/loadgen/abuse.sh
+
 # Validate the deploy artifacts (YAML schemas, nginx -t).
 validate:
     deploy/validate.sh
