@@ -20,18 +20,16 @@ bin="$repo/target/release"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
 # Starts carinfo on a fresh data directory and port, registers one owner; prints
-# "<pid> <owner id> <phone>".
+# "<pid> <owner id> <phone>" (it runs in a subshell: the caller records the pid).
 start_carinfo() {
   local port=$1 name=$2; shift 2
   local data="$out/$name-data"
   env "$@" DATA_DIR="$data" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn "$bin/carinfo" >"$out/$name.log" 2>&1 &
   local pid=$!
-  pids+=("$pid")
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
   local owner phone
   owner=$(DATA_DIR="$data" RUST_LOG=off "$bin/carinfo" stickers issue --count 1)
@@ -42,6 +40,7 @@ start_carinfo() {
 }
 
 read -r pid owner phone < <(start_carinfo 18100 defaults)
+pids+=("$pid")
 echo "== abuse cases against carinfo on its defaults"
 "$bin/carinfo-loadgen" abuse --base http://127.0.0.1:18100 --server-pid "$pid" --owner-id "$owner" \
   --phone "$phone" --password secret123 \
@@ -49,6 +48,7 @@ echo "== abuse cases against carinfo on its defaults"
   | tee "$out/abuse-defaults.json"
 
 read -r pid owner phone < <(start_carinfo 18101 history RATE_LIMITS=off)
+pids+=("$pid")
 echo "== history case, RATE_LIMITS=off, $HISTORY_MESSAGES messages"
 "$bin/carinfo-loadgen" abuse --base http://127.0.0.1:18101 --server-pid "$pid" --owner-id "$owner" \
   --cases history-memory --history-messages "$HISTORY_MESSAGES" --history-rate 0 \

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::Config,
-    domain::{password::HashingBounds, PasswordHasher},
+    domain::{password_hasher::HashingBounds, PasswordHasher},
     login_throttle::LoginThrottle,
     store::AccountStore,
 };

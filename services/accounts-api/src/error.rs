@@ -3,7 +3,7 @@
 use shared::http::{ApiError, FieldErrors};
 
 use crate::{
-    domain::password::HashError,
+    domain::password_hasher::HashError,
     store::{Constraint, StoreError},
 };
 

@@ -1,11 +1,13 @@
 //! Accounts' domain values, each parsed once at the edge into a type that cannot be invalid.
 
 pub mod password;
+pub mod password_hasher;
 pub mod phone_number;
 pub mod profile;
 pub mod user;
 
-pub use password::{Password, PasswordHasher};
+pub use password::Password;
+pub use password_hasher::PasswordHasher;
 pub use phone_number::PhoneNumber;
 pub use profile::{ProfilePatch, Registration};
 pub use user::User;
