@@ -42,6 +42,10 @@ pub enum BusError {
     /// The broker refused the request.
     #[error("event bus error: {0}")]
     Other(String),
+    /// The broker answered, and refused these events of a batch (by index, with its reason);
+    /// it stored every other one. Sending them again would be refused again.
+    #[error("event bus refused {} event(s)", .0.len())]
+    Refused(Vec<(usize, String)>),
 }
 
 /// Acknowledges a durable delivery once it has been applied.

@@ -10,7 +10,7 @@ pub mod trace_context;
 
 pub use bus::{BusError, Delivery, Envelope, EventBus};
 pub use in_process::InProcessBus;
-pub use nats::NatsBus;
+pub use nats::{NatsBus, StreamLimits};
 
 use std::sync::Arc;
 
@@ -18,9 +18,14 @@ use std::sync::Arc;
 pub async fn connect_bus(
     nats_url: Option<&str>,
     subject_prefix: &str,
+    limits: &StreamLimits,
 ) -> Result<Arc<dyn EventBus>, BusError> {
     Ok(match nats_url.filter(|u| !u.is_empty()) {
-        Some(url) => Arc::new(NatsBus::connect(url, subject_prefix).await?),
+        Some(url) => Arc::new(
+            NatsBus::connect(url, subject_prefix)
+                .await?
+                .with_stream_limits(limits.clone()),
+        ),
         None => Arc::new(InProcessBus::new()),
     })
 }

@@ -9,7 +9,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_nats::{
-    jetstream::{self, consumer::pull, stream},
+    jetstream::{self, consumer::pull, context::PublishErrorKind, stream},
     HeaderMap,
 };
 use async_trait::async_trait;
@@ -24,6 +24,28 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// How long chat events stay in their stream.
 const CHAT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// The size bounds of the two streams. A full stream drops its oldest events (the databases
+/// are the source of truth), so it never refuses a publish for being full.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StreamLimits {
+    /// Bytes the CHAT stream keeps at most (plus 7 days at most).
+    #[arg(long, env = "NATS_CHAT_STREAM_MAX_BYTES", default_value_t = 1 << 30)]
+    pub nats_chat_stream_max_bytes: i64,
+    /// Bytes the ACCOUNTS stream keeps at most: it keeps the latest event of each subject
+    /// (an owner's registration and latest update), about 2 KB per owner.
+    #[arg(long, env = "NATS_ACCOUNTS_STREAM_MAX_BYTES", default_value_t = 1 << 30)]
+    pub nats_accounts_stream_max_bytes: i64,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            nats_chat_stream_max_bytes: 1 << 30,
+            nats_accounts_stream_max_bytes: 1 << 30,
+        }
+    }
+}
+
 /// The NATS-backed bus.
 #[derive(Clone)]
 pub struct NatsBus {
@@ -33,6 +55,7 @@ pub struct NatsBus {
     stream_prefix: String,
     streams_ready: Arc<OnceCell<()>>,
     reconnections: watch::Receiver<u64>,
+    limits: StreamLimits,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -48,8 +71,19 @@ impl NatsBus {
             .event_callback(move |event| {
                 let reconnected = reconnected.clone();
                 async move {
-                    if matches!(event, async_nats::Event::Connected) {
-                        reconnected.send_modify(|n| *n += 1);
+                    match event {
+                        async_nats::Event::Connected => {
+                            metrics::gauge!("nats_connected").set(1.0);
+                            tracing::info!("connected to NATS");
+                            reconnected.send_modify(|n| *n += 1);
+                        }
+                        async_nats::Event::Disconnected => {
+                            metrics::gauge!("nats_connected").set(0.0);
+                            tracing::warn!(
+                                "lost the connection to NATS: events wait in the outbox and other replicas' messages are caught up from the database on reconnection"
+                            );
+                        }
+                        _ => {}
                     }
                 }
             })
@@ -78,7 +112,14 @@ impl NatsBus {
             stream_prefix,
             streams_ready: Arc::new(OnceCell::new()),
             reconnections,
+            limits: StreamLimits::default(),
         })
+    }
+
+    /// The same bus, creating (or bringing up to date) its streams with `limits`.
+    pub fn with_stream_limits(mut self, limits: StreamLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The underlying client, for tests and tools.
@@ -96,28 +137,65 @@ impl NatsBus {
         format!("{}{family}", self.stream_prefix)
     }
 
+    /// The configuration this service wants for `family`'s stream, applied over `base` so
+    /// that settings an operator made on an existing stream (replicas, placement, a message
+    /// size cap) are kept.
+    fn stream_config(&self, family: &str, base: stream::Config) -> stream::Config {
+        let chat = family == "chat";
+        stream::Config {
+            name: self.stream_name_for(family),
+            subjects: vec![format!("{}{family}.>", self.subject_prefix)],
+            duplicate_window: DUPLICATE_WINDOW,
+            // Chat events are kept long enough for consumers that were offline. Account events
+            // are owner snapshots: the latest of each subject is all a fresh projection needs.
+            max_age: if chat { CHAT_RETENTION } else { Duration::ZERO },
+            max_messages_per_subject: if chat { -1 } else { 1 },
+            max_bytes: if chat {
+                self.limits.nats_chat_stream_max_bytes
+            } else {
+                self.limits.nats_accounts_stream_max_bytes
+            },
+            discard: stream::DiscardPolicy::Old,
+            storage: stream::StorageType::File,
+            ..base
+        }
+    }
+
     async fn ensure_streams(&self) -> Result<(), BusError> {
         self.streams_ready
             .get_or_try_init(|| async {
                 for family in ["accounts", "chat"] {
-                    self.jetstream
-                        .get_or_create_stream(stream::Config {
-                            name: self.stream_name_for(family),
-                            subjects: vec![format!("{}{family}.>", self.subject_prefix)],
-                            duplicate_window: DUPLICATE_WINDOW,
-                            // The databases are the source of truth; chat events are kept long
-                            // enough for consumers that were offline. Account events are kept
-                            // for good, because a fresh owner projection replays them all.
-                            max_age: if family == "chat" {
-                                CHAT_RETENTION
-                            } else {
-                                Duration::ZERO
-                            },
-                            storage: stream::StorageType::File,
-                            ..Default::default()
-                        })
-                        .await
-                        .map_err(unavailable)?;
+                    let name = self.stream_name_for(family);
+                    match self.jetstream.get_stream(&name).await {
+                        Ok(mut existing) => {
+                            let current =
+                                existing.info().await.map_err(unavailable)?.config.clone();
+                            let wanted = self.stream_config(family, current.clone());
+                            if (
+                                wanted.max_bytes,
+                                wanted.max_age,
+                                wanted.max_messages_per_subject,
+                                wanted.discard,
+                            ) != (
+                                current.max_bytes,
+                                current.max_age,
+                                current.max_messages_per_subject,
+                                current.discard,
+                            ) {
+                                self.jetstream
+                                    .update_stream(wanted)
+                                    .await
+                                    .map_err(unavailable)?;
+                            }
+                        }
+                        Err(_) => {
+                            let config = self.stream_config(family, stream::Config::default());
+                            self.jetstream
+                                .get_or_create_stream(config)
+                                .await
+                                .map_err(unavailable)?;
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -186,13 +264,29 @@ impl EventBus for NatsBus {
                 .map_err(unavailable)?;
             acks.push(ack);
         }
-        for ack in
+        let mut refused = Vec::new();
+        let acks =
             futures::future::join_all(acks.into_iter().map(std::future::IntoFuture::into_future))
-                .await
-        {
-            ack.map_err(unavailable)?;
+                .await;
+        for (index, ack) in acks.into_iter().enumerate() {
+            match ack {
+                Ok(_) => {}
+                // JetStream answered with an error for this message (stream full, message too
+                // large, ...): asking again would get the same answer.
+                Err(e) if e.kind() == PublishErrorKind::Other => {
+                    let reason = std::error::Error::source(&e)
+                        .map_or_else(|| e.to_string(), ToString::to_string);
+                    refused.push((index, reason));
+                }
+                // No answer, or no stream listening: the broker is not there; retry later.
+                Err(e) => return Err(unavailable(e)),
+            }
         }
-        Ok(())
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(BusError::Refused(refused))
+        }
     }
 
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {

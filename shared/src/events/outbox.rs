@@ -1,6 +1,9 @@
 //! The transactional outbox: a change and its event are committed in one transaction; a relay
 //! publishes pending events and deletes them only once the broker has stored them. So an event
 //! is never lost while NATS is down; it is published when NATS returns, de-duplicated by id.
+//! An event the broker refuses outright (a full stream, a message over its size) is parked:
+//! kept in the table with the reason, counted and logged, and skipped, so it cannot stop the
+//! events behind it.
 //!
 //! Both services keep an `outbox` table of the same shape; the SQL for each backend is here.
 
@@ -65,7 +68,8 @@ pub enum OutboxError {
 /// Where pending events are published.
 #[async_trait]
 pub trait OutboxSink: Send + Sync {
-    /// Publishes `events`; an error keeps them pending.
+    /// Publishes `events`. [`BusError::Refused`] names the events the broker would not take
+    /// (the others are stored); any other error keeps them all pending.
     async fn publish(&self, events: &[OutboxEvent]) -> Result<(), BusError>;
 }
 
@@ -91,14 +95,32 @@ impl OutboxSink for BusSink {
     }
 }
 
+/// An event the relay has claimed, with its place in the outbox.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Commit order.
+    pub seq: i64,
+    /// The event.
+    pub event: OutboxEvent,
+}
+
 /// A service's outbox table.
 #[async_trait]
 pub trait OutboxStore: Send + Sync + 'static {
-    /// Claims up to `limit` pending events in commit order, publishes them through `sink` and
-    /// deletes them, in one transaction. Returns how many were published.
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError>;
+    /// Claims up to `limit` pending events in commit order, skipping parked ones and ones
+    /// another relay holds. No transaction stays open after it returns.
+    async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, OutboxError>;
 
-    /// How many events are waiting.
+    /// Deletes published events.
+    async fn complete(&self, seqs: &[i64]) -> Result<(), OutboxError>;
+
+    /// Parks events the broker refused, with its reason: kept, and skipped from now on.
+    async fn park(&self, refused: &[(i64, String)]) -> Result<(), OutboxError>;
+
+    /// Gives claimed events back after a publish that did not happen.
+    async fn release(&self, seqs: &[i64]) -> Result<(), OutboxError>;
+
+    /// How many events are waiting (parked ones excluded).
     async fn backlog(&self) -> Result<i64, OutboxError>;
 }
 
@@ -114,14 +136,17 @@ struct OutboxRow {
 
 const OUTBOX_COLUMNS: &str = "seq, event_id, subject, payload, traceparent, origin";
 
-impl From<OutboxRow> for OutboxEvent {
+impl From<OutboxRow> for Claimed {
     fn from(row: OutboxRow) -> Self {
         Self {
-            id: row.event_id,
-            subject: row.subject,
-            payload: Bytes::from(row.payload),
-            traceparent: row.traceparent,
-            origin: row.origin,
+            seq: row.seq,
+            event: OutboxEvent {
+                id: row.event_id,
+                subject: row.subject,
+                payload: Bytes::from(row.payload),
+                traceparent: row.traceparent,
+                origin: row.origin,
+            },
         }
     }
 }
@@ -171,97 +196,130 @@ pub async fn insert_sqlite(
     Ok(())
 }
 
-/// [`OutboxStore::drain`] for Postgres: `FOR UPDATE SKIP LOCKED` lets every replica relay at
-/// once without publishing the same event twice.
-pub async fn drain_postgres(
-    pool: &PgPool,
-    limit: i64,
-    sink: &dyn OutboxSink,
-) -> Result<usize, OutboxError> {
-    let mut tx = pool.begin().await?;
-    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-        "select {OUTBOX_COLUMNS} from outbox order by seq limit $1 for update skip locked"
-    ))
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let events: Vec<OutboxEvent> = rows.into_iter().map(OutboxEvent::from).collect();
-    sink.publish(&events).await?;
-    sqlx::query("delete from outbox where seq = any($1)")
-        .bind(&seqs)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(events.len())
-}
+/// How long a claim keeps other relays away. Shorter than JetStream's duplicate window
+/// (120 s), so an event re-published after a relay died mid-publish is still de-duplicated.
+const LEASE_SECS: f64 = 30.0;
 
-/// [`OutboxStore::drain`] for SQLite: one process relays, so a plain read then delete is safe.
-pub async fn drain_sqlite(
-    pool: &SqlitePool,
-    limit: i64,
-    sink: &dyn OutboxSink,
-) -> Result<usize, OutboxError> {
-    let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
-        "select {OUTBOX_COLUMNS} from outbox order by seq limit ?"
-    ))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    let Some(last) = rows.last().map(|r| r.seq) else {
-        return Ok(0);
-    };
-    let events: Vec<OutboxEvent> = rows.into_iter().map(OutboxEvent::from).collect();
-    sink.publish(&events).await?;
-    sqlx::query("delete from outbox where seq <= ?")
-        .bind(last)
-        .execute(pool)
-        .await?;
-    Ok(events.len())
-}
-
-/// Counts pending events (Postgres).
-pub async fn backlog_postgres(pool: &PgPool) -> Result<i64, OutboxError> {
-    Ok(sqlx::query_scalar("select count(*) from outbox")
-        .fetch_one(pool)
-        .await?)
-}
-
-/// Counts pending events (SQLite).
-pub async fn backlog_sqlite(pool: &SqlitePool) -> Result<i64, OutboxError> {
-    Ok(sqlx::query_scalar("select count(*) from outbox")
-        .fetch_one(pool)
-        .await?)
-}
-
-/// The outbox table of a service's Postgres database.
+/// The outbox table of a service's Postgres database. Every replica relays at once: a claim
+/// is one statement (`FOR UPDATE SKIP LOCKED` inside, a lease outside), so no transaction is
+/// open while the broker is asked, and a relay that dies mid-publish leaves a lease that runs
+/// out.
 pub struct PostgresOutbox(pub PgPool);
 
 #[async_trait]
 impl OutboxStore for PostgresOutbox {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        drain_postgres(&self.0, limit, sink).await
+    async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, OutboxError> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "update outbox set claimed_until = now() + make_interval(secs => $2) \
+             where seq in (select seq from outbox \
+                 where parked_at is null and (claimed_until is null or claimed_until < now()) \
+                 order by seq limit $1 for update skip locked) \
+             returning {OUTBOX_COLUMNS}"
+        ))
+        .bind(limit)
+        .bind(LEASE_SECS)
+        .fetch_all(&self.0)
+        .await?;
+        let mut claimed: Vec<Claimed> = rows.into_iter().map(Claimed::from).collect();
+        claimed.sort_by_key(|c| c.seq);
+        Ok(claimed)
+    }
+
+    async fn complete(&self, seqs: &[i64]) -> Result<(), OutboxError> {
+        sqlx::query("delete from outbox where seq = any($1)")
+            .bind(seqs)
+            .execute(&self.0)
+            .await?;
+        Ok(())
+    }
+
+    async fn park(&self, refused: &[(i64, String)]) -> Result<(), OutboxError> {
+        let (seqs, reasons): (Vec<i64>, Vec<&str>) = refused
+            .iter()
+            .map(|(seq, why)| (*seq, why.as_str()))
+            .unzip();
+        sqlx::query(
+            "update outbox set parked_at = now(), parked_reason = v.reason, claimed_until = null \
+             from unnest($1::bigint[], $2::text[]) as v(seq, reason) where outbox.seq = v.seq",
+        )
+        .bind(&seqs)
+        .bind(&reasons)
+        .execute(&self.0)
+        .await?;
+        Ok(())
+    }
+
+    async fn release(&self, seqs: &[i64]) -> Result<(), OutboxError> {
+        sqlx::query("update outbox set claimed_until = null where seq = any($1)")
+            .bind(seqs)
+            .execute(&self.0)
+            .await?;
+        Ok(())
     }
 
     async fn backlog(&self) -> Result<i64, OutboxError> {
-        backlog_postgres(&self.0).await
+        Ok(
+            sqlx::query_scalar("select count(*) from outbox where parked_at is null")
+                .fetch_one(&self.0)
+                .await?,
+        )
     }
 }
 
-/// The outbox table of a service's SQLite database.
+/// The outbox table of a service's SQLite database. One process relays, so a claim is a
+/// plain read.
 pub struct SqliteOutbox(pub SqlitePool);
 
 #[async_trait]
 impl OutboxStore for SqliteOutbox {
-    async fn drain(&self, limit: i64, sink: &dyn OutboxSink) -> Result<usize, OutboxError> {
-        drain_sqlite(&self.0, limit, sink).await
+    async fn claim(&self, limit: i64) -> Result<Vec<Claimed>, OutboxError> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "select {OUTBOX_COLUMNS} from outbox where parked_at is null order by seq limit ?"
+        ))
+        .bind(limit)
+        .fetch_all(&self.0)
+        .await?;
+        Ok(rows.into_iter().map(Claimed::from).collect())
+    }
+
+    async fn complete(&self, seqs: &[i64]) -> Result<(), OutboxError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let mut query: QueryBuilder<sqlx::Sqlite> =
+            QueryBuilder::new("delete from outbox where seq in (");
+        let mut list = query.separated(", ");
+        for seq in seqs {
+            list.push_bind(*seq);
+        }
+        list.push_unseparated(")");
+        query.build().execute(&self.0).await?;
+        Ok(())
+    }
+
+    async fn park(&self, refused: &[(i64, String)]) -> Result<(), OutboxError> {
+        let now = crate::time::to_micros(&crate::time::now());
+        for (seq, reason) in refused {
+            sqlx::query("update outbox set parked_at = ?, parked_reason = ? where seq = ?")
+                .bind(now)
+                .bind(reason)
+                .bind(seq)
+                .execute(&self.0)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn release(&self, _seqs: &[i64]) -> Result<(), OutboxError> {
+        Ok(())
     }
 
     async fn backlog(&self) -> Result<i64, OutboxError> {
-        backlog_sqlite(&self.0).await
+        Ok(
+            sqlx::query_scalar("select count(*) from outbox where parked_at is null")
+                .fetch_one(&self.0)
+                .await?,
+        )
     }
 }
 
@@ -292,9 +350,51 @@ impl Relay {
         }
     }
 
-    /// One step: publish one batch. Tests call this directly.
+    /// One step: claim a batch, publish it, delete what the broker stored and park what it
+    /// refused. Returns how many events were claimed. Tests call this directly.
     pub async fn try_publish_batch(&self) -> Result<usize, OutboxError> {
-        self.store.drain(self.batch_size, self.sink.as_ref()).await
+        let claimed = self.store.claim(self.batch_size).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let seqs: Vec<i64> = claimed.iter().map(|c| c.seq).collect();
+        let events: Vec<OutboxEvent> = claimed.iter().map(|c| c.event.clone()).collect();
+        match self.sink.publish(&events).await {
+            Ok(()) => self.store.complete(&seqs).await?,
+            // The broker stored the others; holding the refused ones back would stop every
+            // later event behind them, so they are parked (kept, skipped) and the rest go on.
+            Err(BusError::Refused(refusals)) => {
+                let mut parked = Vec::with_capacity(refusals.len());
+                for (index, reason) in refusals {
+                    let Some(c) = claimed.get(index) else {
+                        continue;
+                    };
+                    tracing::error!(
+                        event.id = %c.event.id,
+                        messaging.destination.name = %c.event.subject,
+                        reason = %reason,
+                        "broker refused an event; parked in the outbox"
+                    );
+                    parked.push((c.seq, reason));
+                }
+                metrics::counter!("outbox_events_parked_total", "service" => self.service)
+                    .increment(parked.len() as u64);
+                self.store.park(&parked).await?;
+                let published: Vec<i64> = seqs
+                    .iter()
+                    .copied()
+                    .filter(|seq| !parked.iter().any(|(p, _)| p == seq))
+                    .collect();
+                self.store.complete(&published).await?;
+            }
+            Err(e) => {
+                if let Err(release) = self.store.release(&seqs).await {
+                    tracing::debug!(error = %release, "claimed events left to their lease");
+                }
+                return Err(e.into());
+            }
+        }
+        Ok(claimed.len())
     }
 
     /// Publishes until every pending event is out (or an error stops it).

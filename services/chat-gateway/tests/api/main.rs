@@ -1,5 +1,6 @@
 mod account_events;
 mod chat_start;
+mod event_refusals;
 mod events;
 mod helpers;
 mod hostile_clients;
