@@ -75,6 +75,62 @@ impl fmt::Display for DatabaseUrl {
     }
 }
 
+/// Bytes a signing key needs at least: HS256 is as strong as its key, and RFC 7518 (3.2) asks
+/// for a key at least as long as the hash output.
+pub const MIN_SIGNING_KEY_BYTES: usize = 32;
+
+/// The example keys shipped in `deploy/` (`.env.example`, `k8s/secrets.yaml`): anyone can
+/// read them, so a deployment that kept one signs tokens anyone can forge.
+pub const PLACEHOLDER_SIGNING_KEYS: [&str; 2] = [
+    "CHANGE-ME-example-jwt-secret-not-for-production-use",
+    "REPLACE_ME-jwt-signing-key",
+];
+
+/// Checks a signing key: at least [`MIN_SIGNING_KEY_BYTES`], and none of the shipped examples.
+pub fn check_signing_key(value: &str) -> Result<SecretString, String> {
+    if PLACEHOLDER_SIGNING_KEYS.contains(&value) {
+        return Err(
+            "is the example value shipped in deploy/; generate a key, e.g. `openssl rand -hex 32`"
+                .into(),
+        );
+    }
+    if value.len() < MIN_SIGNING_KEY_BYTES {
+        return Err(format!(
+            "must be at least {MIN_SIGNING_KEY_BYTES} bytes (got {}); generate one, e.g. `openssl rand -hex 32`",
+            value.len()
+        ));
+    }
+    Ok(SecretString::from(value.to_owned()))
+}
+
+/// The clap parser of `JWT_SECRET`. clap's own message for a refused value quotes the value,
+/// and this one is a secret: the message here names the setting and the reason only.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningKeyParser;
+
+impl clap::builder::TypedValueParser for SigningKeyParser {
+    type Value = SecretString;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<SecretString, clap::Error> {
+        let refuse = |reason: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("JWT_SECRET (--jwt-secret) {reason}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let value = value
+            .to_str()
+            .ok_or_else(|| refuse("must be valid UTF-8".into()))?;
+        check_signing_key(value).map_err(refuse)
+    }
+}
+
 /// `RATE_LIMITS=on|off`: every throttle and rate limit at once, for load tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RateLimits {
@@ -107,6 +163,25 @@ impl FromStr for RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_and_shipped_example_signing_keys_are_refused() {
+        assert!(check_signing_key("too-short").is_err());
+        assert!(check_signing_key(&"k".repeat(31)).is_err());
+        assert!(check_signing_key(&"k".repeat(32)).is_ok());
+        let shipped = [
+            include_str!("../../deploy/.env.example"),
+            include_str!("../../deploy/k8s/secrets.yaml"),
+        ];
+        for file in shipped {
+            let value = file
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("JWT_SECRET"))
+                .map(|rest| rest.trim_start_matches([':', '=', ' ']).trim_matches('"'))
+                .expect("the file ships a JWT_SECRET");
+            assert!(check_signing_key(value).is_err(), "{value} is accepted");
+        }
+    }
 
     #[test]
     fn database_url_hides_credentials() {

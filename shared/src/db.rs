@@ -28,11 +28,15 @@ pub async fn connect_postgres(
 }
 
 /// A SQLite pool on a file: WAL, foreign keys, a busy timeout so writers queue instead of failing.
+///
+/// `synchronous=FULL`: every commit is on disk before it returns, so nothing acknowledged is
+/// lost on power loss. `NORMAL` in WAL mode may lose the last commits; its saving is one fsync
+/// per commit, and group commit already shares that among a batch (docs/benchmarks.md).
 pub async fn connect_sqlite(url: &DatabaseUrl) -> Result<SqlitePool, sqlx::Error> {
     let options = SqliteConnectOptions::from_str(url.expose())?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .log_statements(tracing::log::LevelFilter::Trace);

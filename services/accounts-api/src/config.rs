@@ -47,7 +47,7 @@ pub struct Config {
     #[command(flatten)]
     pub nats_streams: shared::events::StreamLimits,
     /// HS256 signing key shared with chat-gateway (required to serve).
-    #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
+    #[arg(long, env = "JWT_SECRET", value_parser = shared::config::SigningKeyParser, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
     /// Older signing keys still accepted while they rotate out (comma-separated).
     #[arg(long, env = "JWT_PREVIOUS_SECRETS", value_parser = secret, value_delimiter = ',', hide_env_values = true)]

@@ -38,7 +38,7 @@ pub struct Config {
     #[command(flatten)]
     pub nats_streams: shared::events::StreamLimits,
     /// The HS256 key accounts-api signs with (required to serve).
-    #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
+    #[arg(long, env = "JWT_SECRET", value_parser = shared::config::SigningKeyParser, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
     /// Older keys still accepted (comma-separated).
     #[arg(long, env = "JWT_PREVIOUS_SECRETS", value_parser = secret, value_delimiter = ',', hide_env_values = true)]

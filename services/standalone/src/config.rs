@@ -26,7 +26,7 @@ pub struct Config {
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Signing key; generated once into the data directory when unset.
-    #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
+    #[arg(long, env = "JWT_SECRET", value_parser = shared::config::SigningKeyParser, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
     /// `off` switches every throttle and rate limit off.
     #[arg(long, env = "RATE_LIMITS", default_value = "on")]

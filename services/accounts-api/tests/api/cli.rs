@@ -197,3 +197,44 @@ async fn count_stickers(database_url: &str) -> i64 {
         count
     }
 }
+
+#[tokio::test]
+async fn the_service_refuses_to_start_with_a_short_or_shipped_example_signing_key() {
+    // Arrange
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/.env.example"
+    ))
+    .expect("the example environment file");
+    let shipped = example
+        .lines()
+        .find_map(|l| l.strip_prefix("JWT_SECRET="))
+        .expect("it ships a JWT_SECRET")
+        .to_owned();
+
+    for (key, says) in [
+        ("short-key", "at least 32 bytes"),
+        (shipped.as_str(), "example value shipped in deploy/"),
+    ] {
+        // Act
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_accounts-api"))
+            .env("JWT_SECRET", key)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("DATABASE_URL", "sqlite::memory:")
+            .output()
+            .await
+            .expect("the binary runs");
+
+        // Assert
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            stderr.contains("JWT_SECRET") && stderr.contains(says),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(key),
+            "the key itself is never printed: {stderr}"
+        );
+    }
+}
