@@ -28,9 +28,10 @@ trap cleanup EXIT
 start_carinfo() {
   local port=$1 name=$2; shift 2
   local data="$out/$name-data"
-  env "$@" DATA_DIR="$data" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn "$bin/carinfo" >"$out/$name.log" 2>&1 &
+  env "$@" DATA_DIR="$data" LISTEN_ADDR="127.0.0.1:$port" OPS_LISTEN_ADDR="127.0.0.1:$((port + 50))" \
+    RUST_LOG=warn "$bin/carinfo" >"$out/$name.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$((port + 50))/readyz" >/dev/null && break; sleep 0.2; done
   local owner phone
   owner=$(DATA_DIR="$data" RUST_LOG=off "$bin/carinfo" stickers issue --count 1)
   phone="+99890$(shuf -i 1000000-9999999 -n 1)"
@@ -42,8 +43,8 @@ start_carinfo() {
 read -r pid owner phone < <(start_carinfo 18100 defaults)
 pids+=("$pid")
 echo "== abuse cases against carinfo on its defaults"
-"$bin/carinfo-loadgen" abuse --base http://127.0.0.1:18100 --server-pid "$pid" --owner-id "$owner" \
-  --phone "$phone" --password secret123 \
+"$bin/carinfo-loadgen" abuse --base http://127.0.0.1:18100 --metrics-base http://127.0.0.1:18150 \
+  --server-pid "$pid" --owner-id "$owner" --phone "$phone" --password secret123 \
   --cases throttle-memory,hashing,throttle-race,metrics-cardinality,sockets-per-visitor,slowloris \
   | tee "$out/abuse-defaults.json"
 

@@ -40,7 +40,8 @@ secret="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 # Rate limits off, and the per-address connection cap lifted: every load comes from a few
 # loopback addresses. The memory bounds (sockets per room, hashing threads) stay as shipped.
 common=(env JWT_SECRET="$secret" NATS_URL=nats://127.0.0.1:4222 NATS_SUBJECT_PREFIX="$prefix" RATE_LIMITS=off
-  MAX_CONNECTIONS_PER_ADDRESS=20000 RUST_LOG=warn)
+  MAX_CONNECTIONS_PER_ADDRESS=20000 NATS_CHAT_STREAM_MAX_BYTES=268435456 NATS_ACCOUNTS_STREAM_MAX_BYTES=67108864
+  RUST_LOG=warn)
 
 pids=()
 cleanup() {

@@ -100,3 +100,28 @@ pub fn unique_violation(error: &sqlx::Error) -> Option<String> {
             .unwrap_or_else(|| db.message().to_owned()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_sqlite_commit_is_synced_before_it_returns() {
+        let dir = std::env::temp_dir().join(format!("db-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url: DatabaseUrl = format!("sqlite://{}/t.db", dir.display()).parse().unwrap();
+        let pool = connect_sqlite(&url).await.unwrap();
+        // 2 = FULL: acknowledged commits survive power loss.
+        let synchronous: i64 = sqlx::query_scalar("pragma synchronous")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        let journal: String = sqlx::query_scalar("pragma journal_mode")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((synchronous, journal.as_str()), (2, "wal"));
+    }
+}

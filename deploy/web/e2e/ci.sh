@@ -128,7 +128,7 @@ mkdir -p "$data_dir"
 DATA_DIR="$data_dir" LISTEN_ADDR="127.0.0.1:$port" "$BIN_DIR/carinfo" serve \
     >"$scratch/carinfo.log" 2>&1 &
 standalone_pid=$!
-if ! wait_http "http://127.0.0.1:$port/readyz" 60 "$standalone_pid"; then
+if ! wait_http "http://127.0.0.1:$port/healthz" 60 "$standalone_pid"; then
     tail -n 40 "$scratch/carinfo.log" >&2
     die "carinfo did not become ready on 127.0.0.1:$port"
 fi

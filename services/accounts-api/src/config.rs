@@ -114,7 +114,8 @@ impl Config {
             database_max_connections: 20,
             nats_url: None,
             nats_subject_prefix: String::new(),
-            nats_streams: shared::events::StreamLimits::default(),
+            // Tests share one NATS server; see `StreamLimits::unbounded`.
+            nats_streams: shared::events::StreamLimits::unbounded(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secrets: Vec::new(),
             access_token_lifetime_secs: 3600,

@@ -11,6 +11,7 @@ use crate::{config::Config, signing_key};
 /// The embedded default, ready to serve.
 pub struct Bundle {
     listener: TcpListener,
+    ops_listener: Option<TcpListener>,
     accounts: accounts_api::Service,
     chat: chat_gateway::Service,
     http: shared::http::HttpLimits,
@@ -38,10 +39,15 @@ impl Bundle {
         chat_config.replica_id = Some("carinfo".into());
 
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let ops_listener = match config.ops_listen_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
         let accounts = accounts_api::Service::build(accounts_config, bus.clone()).await?;
         let chat = chat_gateway::Service::build(chat_config, bus, stop.clone()).await?;
         Ok(Self {
             listener,
+            ops_listener,
             accounts,
             chat,
             http: config.http,
@@ -57,6 +63,14 @@ impl Bundle {
             .unwrap_or_default()
     }
 
+    /// The bound port of `/readyz` and `/metrics`, when they are served.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+    }
+
     /// The accounts service, for the CLI and tests.
     pub fn accounts(&self) -> &accounts_api::Service {
         &self.accounts
@@ -68,17 +82,32 @@ impl Bundle {
         // in-process bus keeps nothing for late subscribers.
         let chat_background = self.chat.start_background().await;
         let accounts_background = self.accounts.spawn_background(self.stop.clone());
-        let ops = shared::http::ops::router(vec![self.accounts.readiness(), self.chat.readiness()]);
         let router = shared::http::serve::with_standard_layers(
             self.accounts
                 .router
                 .clone()
                 .merge(self.chat.router.clone())
-                .merge(ops)
+                .merge(shared::http::ops::liveness_router())
                 .merge(crate::web::router()),
         );
-        shared::http::serve::serve(self.listener, router, &self.http, false, self.stop.clone())
-            .await?;
+        let public =
+            shared::http::serve::serve(self.listener, router, &self.http, false, self.stop.clone());
+        match self.ops_listener {
+            Some(ops_listener) => {
+                let readiness = vec![self.accounts.readiness(), self.chat.readiness()];
+                let ops =
+                    shared::http::serve::with_standard_layers(shared::http::ops::router(readiness));
+                let ops = shared::http::serve::serve(
+                    ops_listener,
+                    ops,
+                    &self.http,
+                    false,
+                    self.stop.clone(),
+                );
+                tokio::try_join!(public, ops)?;
+            }
+            None => public.await?,
+        }
         chat_background.await?;
         accounts_background.await?;
         Ok(())

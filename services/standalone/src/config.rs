@@ -9,13 +9,6 @@ use shared::{
     http::HttpLimits,
 };
 
-fn secret(value: &str) -> Result<SecretString, String> {
-    if value.is_empty() {
-        return Err("must not be empty".into());
-    }
-    Ok(SecretString::from(value.to_owned()))
-}
-
 /// `carinfo` configuration.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -37,6 +30,10 @@ pub struct Config {
     /// Connection limits of the listener.
     #[command(flatten)]
     pub http: HttpLimits,
+    /// Where to serve `/readyz` and `/metrics` (and `/healthz`); unset, they are not served.
+    /// The public port answers `/healthz` only.
+    #[arg(long, env = "OPS_LISTEN_ADDR")]
+    pub ops_listen_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -49,6 +46,7 @@ impl Config {
             rate_limits: RateLimits::On,
             rotate_refresh_tokens: false,
             http: HttpLimits::default(),
+            ops_listen_addr: None,
         }
     }
 

@@ -18,23 +18,26 @@ use tokio_util::sync::CancellationToken;
 struct Running {
     base: String,
     ws_base: String,
+    /// The operations listener: `/readyz` and `/metrics`.
+    ops_base: String,
     stop: CancellationToken,
     handle: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 async fn start(data_dir: &std::path::Path) -> Running {
     let stop = CancellationToken::new();
-    let bundle = standalone::Bundle::build(
-        standalone::Config::for_data_dir(data_dir.to_path_buf()),
-        stop.clone(),
-    )
-    .await
-    .expect("bundle builds");
+    let mut config = standalone::Config::for_data_dir(data_dir.to_path_buf());
+    config.ops_listen_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let bundle = standalone::Bundle::build(config, stop.clone())
+        .await
+        .expect("bundle builds");
     let port = bundle.port();
+    let ops_port = bundle.ops_port().expect("an operations port");
     let handle = tokio::spawn(bundle.run_until_stopped());
     Running {
         base: format!("http://127.0.0.1:{port}"),
         ws_base: format!("ws://127.0.0.1:{port}"),
+        ops_base: format!("http://127.0.0.1:{ops_port}"),
         stop,
         handle,
     }
@@ -241,7 +244,6 @@ async fn the_web_client_docs_and_operations_are_served() {
         ("/api/docs/", "swagger"),
         ("/api/redoc/", "redoc"),
         ("/healthz", "ok"),
-        ("/readyz", "ready"),
     ] {
         let response = get(path).await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -267,6 +269,23 @@ async fn the_web_client_docs_and_operations_are_served() {
     ] {
         assert!(schema["paths"].get(path).is_some(), "{path} documented");
     }
+    for path in ["/readyz", "/metrics"] {
+        let public = get(path).await.unwrap();
+        assert_eq!(public.status(), 404, "{path} is not on the public port");
+    }
+    for (path, needle) in [
+        ("/readyz", "ready"),
+        ("/metrics", "http_requests_total"),
+        ("/healthz", "ok"),
+    ] {
+        let response = http
+            .get(format!("{}{path}", app.ops_base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert!(response.text().await.unwrap().contains(needle), "{path}");
+    }
     let unknown = get("/nope").await.unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(
@@ -290,7 +309,7 @@ async fn metrics_move_when_traffic_flows() {
     };
     let before = count(
         &http
-            .get(format!("{}/metrics", app.base))
+            .get(format!("{}/metrics", app.ops_base))
             .send()
             .await
             .unwrap()
@@ -309,7 +328,7 @@ async fn metrics_move_when_traffic_flows() {
 
     // Assert
     let after_text = http
-        .get(format!("{}/metrics", app.base))
+        .get(format!("{}/metrics", app.ops_base))
         .send()
         .await
         .unwrap()

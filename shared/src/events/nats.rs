@@ -37,11 +37,15 @@ pub struct StreamLimits {
     pub nats_accounts_stream_max_bytes: i64,
 }
 
-impl Default for StreamLimits {
-    fn default() -> Self {
+impl StreamLimits {
+    /// No bound in bytes (`-1`), for tools and tests on a shared server: JetStream reserves a
+    /// stream's `max_bytes` out of the server's storage the moment the stream is created, so
+    /// many short-lived bounded streams would exhaust it. Services get bounds from their
+    /// settings.
+    pub fn unbounded() -> Self {
         Self {
-            nats_chat_stream_max_bytes: 1 << 30,
-            nats_accounts_stream_max_bytes: 1 << 30,
+            nats_chat_stream_max_bytes: -1,
+            nats_accounts_stream_max_bytes: -1,
         }
     }
 }
@@ -112,7 +116,7 @@ impl NatsBus {
             stream_prefix,
             streams_ready: Arc::new(OnceCell::new()),
             reconnections,
-            limits: StreamLimits::default(),
+            limits: StreamLimits::unbounded(),
         })
     }
 

@@ -14,7 +14,16 @@ pub trait Readiness: Send + Sync + 'static {
     async fn check(&self) -> Result<(), String>;
 }
 
-/// `/healthz`, `/readyz`, `/metrics`.
+/// `/healthz` alone: says the process is alive and nothing else, so it can face the public.
+pub fn liveness_router() -> Router {
+    Router::new().route(
+        "/healthz",
+        get(|| async { Json(json!({ "status": "ok" })) }),
+    )
+}
+
+/// `/healthz`, `/readyz`, `/metrics`: for the orchestrator and the scraper, not the public
+/// (readiness names the backend that is down; metrics describe the traffic).
 pub fn router(readiness: Vec<Arc<dyn Readiness>>) -> Router {
     // Install the recorder now, so nothing counted before the first scrape is lost.
     let _ = crate::metrics::handle();

@@ -17,7 +17,10 @@ const REAL_PATH: &str = "/api/login/";
 /// Runs the case.
 pub async fn run(args: &AbuseArgs) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
-    let before = scrape(&http, &args.base).await.context("metrics before")?;
+    let metrics_base = args.metrics_base.as_deref().unwrap_or(&args.base);
+    let before = scrape(&http, metrics_base)
+        .await
+        .context("metrics before")?;
     let tally = stream::iter(0..args.metrics_requests)
         .map(|i| {
             let http = &http;
@@ -43,7 +46,7 @@ pub async fn run(args: &AbuseArgs) -> anyhow::Result<Value> {
             tally
         })
         .await;
-    let after = scrape(&http, &args.base).await.context("metrics after")?;
+    let after = scrape(&http, metrics_base).await.context("metrics after")?;
     Ok(json!({
         "requests": args.metrics_requests,
         "status_counts": tally.to_json(),

@@ -72,6 +72,9 @@ pub struct AbuseArgs {
     /// Base URL of the server (the standalone bundle serves every path on one port).
     #[arg(long, default_value = "http://127.0.0.1:8000")]
     base: String,
+    /// Where `/metrics` is served, when not on `--base` (carinfo's `OPS_LISTEN_ADDR`).
+    #[arg(long)]
+    metrics_base: Option<String>,
     /// Server process to read memory of; without it the RSS figures are null.
     #[arg(long)]
     server_pid: Option<String>,
