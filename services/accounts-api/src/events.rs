@@ -7,14 +7,19 @@ use shared::events::{
 
 use crate::domain::User;
 
+/// The owner as consumers may know them. A hidden profile's name and car stay in accounts-api:
+/// the events are kept in a stream other services read, and what consumers need of a hidden
+/// profile (is it registered, is it public, which version) is not personal.
 fn snapshot(user: &User) -> UserSnapshot {
+    let public = user.profile.is_profile_public;
+    let shown = |value: &String| if public { value.clone() } else { String::new() };
     UserSnapshot {
         id: user.id,
         is_registered: user.is_registered,
-        is_profile_public: user.profile.is_profile_public,
-        full_name: user.profile.full_name.clone(),
-        car_model: user.profile.car_model.clone(),
-        car_plate_number: user.profile.car_plate_number.clone(),
+        is_profile_public: public,
+        full_name: shown(&user.profile.full_name),
+        car_model: shown(&user.profile.car_model),
+        car_plate_number: shown(&user.profile.car_plate_number),
         version: user.version,
     }
 }

@@ -80,9 +80,10 @@ async fn registering_and_updating_a_profile_publish_account_events(
             id: sticker,
             is_registered: true,
             is_profile_public: false,
-            full_name: "Aziz".into(),
-            car_model: "Cobalt".into(),
-            car_plate_number: "01A123BC".into(),
+            // A hidden profile's name and car never leave accounts-api.
+            full_name: String::new(),
+            car_model: String::new(),
+            car_plate_number: String::new(),
             version: 2,
         })
     );
@@ -93,6 +94,11 @@ async fn registering_and_updating_a_profile_publish_account_events(
         assert!(!payload.contains(&phone[1..]), "{payload}");
         assert!(!payload.contains("argon2"), "{payload}");
     }
+    let hidden = String::from_utf8_lossy(&updated_event.payload);
+    assert!(
+        !hidden.contains("Aziz") && !hidden.contains("01A123BC"),
+        "{hidden}"
+    );
 }
 
 #[rstest]
