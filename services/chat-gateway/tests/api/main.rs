@@ -1,6 +1,7 @@
 mod account_events;
 mod chat_start;
 mod events;
+mod expiry;
 mod helpers;
 mod hostile_clients;
 mod messages;
