@@ -76,7 +76,12 @@ function logout(reason) {
   history.replaceState(null, '', location.pathname + location.search);
   route();
 }
-$('#logout').addEventListener('click', () => logout());
+$('#logout').addEventListener('click', () => {
+  // End the session on the server too, so the refresh token (and any token rotated from it)
+  // is useless to whoever finds it later. Fire and forget: logging out must not wait on it.
+  if (tokens?.refresh) request('POST', '/api/token/blacklist/', { body: { refresh: tokens.refresh } });
+  logout();
+});
 
 // ---- login
 

@@ -11,6 +11,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::register::routes())
         .merge(routes::login::routes())
         .merge(routes::token_refresh::routes())
+        .merge(routes::token_blacklist::routes())
         .merge(routes::profile::routes())
         .merge(routes::public_users::routes())
         .merge(routes::stickers::routes())

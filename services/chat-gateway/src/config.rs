@@ -81,6 +81,9 @@ pub struct Config {
     /// Outgoing frames queued per socket before it counts as a slow reader and is closed.
     #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 256)]
     pub ws_send_queue: usize,
+    /// Days without activity in a room after which its visitor token is refused.
+    #[arg(long, env = "VISITOR_TOKEN_IDLE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub visitor_token_idle_days: u32,
     /// Connection limits of the listener.
     #[command(flatten)]
     pub http: HttpLimits,
@@ -96,6 +99,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// How long a room may sit idle before its visitor token is refused.
+    pub fn visitor_token_idle(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.visitor_token_idle_days))
+    }
+
     /// Defaults with the given database and key: what tests and the standalone bundle start from.
     pub fn with(database_url: DatabaseUrl, jwt_secret: SecretString) -> Self {
         Self {
@@ -121,6 +129,7 @@ impl Config {
             ws_ping_interval_secs: 30,
             ws_idle_timeout_secs: 120,
             ws_send_queue: 256,
+            visitor_token_idle_days: 30,
             trust_forwarded_for: false,
             replica_id: None,
             message_writers: 4,

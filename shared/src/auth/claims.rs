@@ -13,7 +13,8 @@ pub enum TokenType {
     Refresh,
 }
 
-/// The payload of every token: `token_type`, `exp`, `iat`, `jti`, `user_id`.
+/// The payload of every token: SimpleJWT's `token_type`, `exp`, `iat`, `jti`, `user_id`, and on
+/// refresh tokens obtained by rotation our own `family`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// Access or refresh.
@@ -26,4 +27,10 @@ pub struct Claims {
     pub jti: String,
     /// The owner's id, as a hyphenated UUID string.
     pub user_id: String,
+    /// Refresh tokens only: the `jti` of the refresh token the login issued, carried through
+    /// every rotation, so reuse of one rotated-away token can revoke all its descendants.
+    /// Absent on a login's own refresh token (and on every token of the old stack): such a
+    /// token is the root of its family. Clients never read it; SimpleJWT ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -43,6 +43,15 @@ pub struct TokenVerifier {
 pub struct TokenSigner {
     kid: String,
     key: Arc<EncodingKey>,
+}
+
+/// What a valid access token grants: the owner it names, until it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessGrant {
+    /// The owner.
+    pub user_id: UserId,
+    /// The first instant at which the token is refused.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The signing key and every key still accepted for verification.
@@ -97,6 +106,18 @@ impl TokenSigner {
         token_type: TokenType,
         lifetime_secs: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign_in_family(user, token_type, lifetime_secs, None)
+    }
+
+    /// Like [`Self::sign`], for a refresh token that descends by rotation from `family` (see
+    /// [`Claims::family`]); `None` starts a new family.
+    pub fn sign_in_family(
+        &self,
+        user: UserId,
+        token_type: TokenType,
+        lifetime_secs: i64,
+        family: Option<&str>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             token_type,
@@ -104,6 +125,7 @@ impl TokenSigner {
             iat: now,
             jti: Uuid::new_v4().simple().to_string(),
             user_id: user.to_string(),
+            family: family.map(str::to_owned),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.kid.clone());
@@ -143,8 +165,20 @@ impl TokenVerifier {
 
     /// Verifies an access token and returns the owner it names.
     pub fn verify_access(&self, token: &str) -> Result<UserId, TokenError> {
+        self.verify_access_grant(token).map(|grant| grant.user_id)
+    }
+
+    /// Verifies an access token and returns the owner it names and when it expires, for a
+    /// session that must end with its token.
+    pub fn verify_access_grant(&self, token: &str) -> Result<AccessGrant, TokenError> {
         let claims = self.verify(token, TokenType::Access)?;
-        claims.user_id.parse().map_err(|_| TokenError::Invalid)
+        Ok(AccessGrant {
+            user_id: claims.user_id.parse().map_err(|_| TokenError::Invalid)?,
+            expires_at: Utc
+                .timestamp_opt(claims.exp, 0)
+                .single()
+                .ok_or(TokenError::Invalid)?,
+        })
     }
 }
 
@@ -166,6 +200,42 @@ mod tests {
         let user = UserId::new_random();
         let token = ring.signer().sign(user, TokenType::Access, 60).unwrap();
         assert_eq!(ring.verifier().verify_access(&token), Ok(user));
+    }
+
+    #[test]
+    fn an_access_grant_ends_at_the_tokens_expiry() {
+        let ring = ring("k1", &[]);
+        let user = UserId::new_random();
+        let before = Utc::now().timestamp();
+        let token = ring.signer().sign(user, TokenType::Access, 90).unwrap();
+        let grant = ring.verifier().verify_access_grant(&token).unwrap();
+        assert_eq!(grant.user_id, user);
+        let lifetime = grant.expires_at.timestamp() - before;
+        assert!((90..=91).contains(&lifetime), "{lifetime}");
+    }
+
+    #[test]
+    fn a_refresh_token_carries_its_family_and_a_new_one_starts_without() {
+        let ring = ring("k1", &[]);
+        let user = UserId::new_random();
+        let root = ring.signer().sign(user, TokenType::Refresh, 60).unwrap();
+        let child = ring
+            .signer()
+            .sign_in_family(user, TokenType::Refresh, 60, Some("f1"))
+            .unwrap();
+        let verifier = ring.verifier();
+        assert_eq!(
+            verifier.verify(&root, TokenType::Refresh).unwrap().family,
+            None
+        );
+        assert_eq!(
+            verifier
+                .verify(&child, TokenType::Refresh)
+                .unwrap()
+                .family
+                .as_deref(),
+            Some("f1")
+        );
     }
 
     #[test]

@@ -7,4 +7,4 @@ pub mod key_ring;
 
 pub use claims::{Claims, TokenType};
 pub use extract::OwnerAuth;
-pub use key_ring::{KeyRing, TokenError, TokenSigner, TokenVerifier};
+pub use key_ring::{AccessGrant, KeyRing, TokenError, TokenSigner, TokenVerifier};

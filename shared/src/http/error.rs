@@ -71,6 +71,9 @@ pub enum ApiError {
     /// 403.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with its own reason, where the client can act on it (e.g. an expired chat).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// 404.
     #[error("not found")]
     NotFound,
@@ -115,7 +118,7 @@ impl ApiError {
             | Self::AccessTokenNotValid(_)
             | Self::RefreshTokenNotValid(_)
             | Self::UserNotFound => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied => StatusCode::FORBIDDEN,
+            Self::PermissionDenied | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -154,6 +157,7 @@ impl ApiError {
             Self::PermissionDenied => {
                 json!({ "detail": "You do not have permission to perform this action." })
             }
+            Self::Forbidden(detail) => json!({ "detail": detail }),
             Self::NotFound => json!({ "detail": "Not found." }),
             Self::MethodNotAllowed(method) => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })

@@ -4,10 +4,12 @@ pub mod password;
 pub mod password_hasher;
 pub mod phone_number;
 pub mod profile;
+pub mod refresh_token;
 pub mod user;
 
 pub use password::Password;
 pub use password_hasher::PasswordHasher;
 pub use phone_number::PhoneNumber;
 pub use profile::{ProfilePatch, Registration};
+pub use refresh_token::RefreshToken;
 pub use user::User;

@@ -1,27 +1,19 @@
 //! `POST /api/token/refresh/`, as SimpleJWT does it: `{"access"}` by default, the old refresh
-//! token stays valid; with rotation on, a new `"refresh"` is returned and reuse is refused.
+//! token stays valid until it expires or is blacklisted (logout); with rotation on, a new
+//! `"refresh"` of the same family is returned, and presenting a used token again revokes the
+//! whole family (reuse detection).
 
 use axum::{extract::State, Json};
-use chrono::{TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::{
-    auth::{TokenError, TokenType},
-    http::{fields, ApiError, FieldErrors, JsonObject},
+    auth::TokenType,
+    http::{ApiError, JsonObject},
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::refresh_body::{read_refresh_token, RefreshRequest, BLACKLISTED};
 use crate::app::AppState;
-
-/// Refresh body.
-#[derive(Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the request body in the OpenAPI document"
-)]
-pub struct RefreshRequest {
-    refresh: String,
-}
 
 /// Refresh response.
 #[derive(Serialize, ToSchema)]
@@ -38,14 +30,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(refresh_token))
 }
 
-fn refused(error: TokenError) -> ApiError {
-    ApiError::RefreshTokenNotValid(match error {
-        TokenError::Invalid => "Token is invalid",
-        TokenError::Expired => "Token is expired",
-        TokenError::WrongType => "Token has wrong type",
-    })
-}
-
 /// Refresh JWT access token.
 #[utoipa::path(
     post,
@@ -55,58 +39,41 @@ fn refused(error: TokenError) -> ApiError {
     responses(
         (status = 200, body = RefreshResponse),
         (status = 400, description = "`{\"refresh\": [\"This field is required.\"]}`", body = Object),
-        (status = 401, description = "`{\"detail\": \"Token is invalid\", \"code\": \"token_not_valid\"}`", body = Object),
+        (status = 401, description = "`{\"detail\": \"Token is invalid\", \"code\": \"token_not_valid\"}`; `detail` may also be `Token is expired`, `Token has wrong type` or `Token is blacklisted` (logged out, used before under rotation, or of a family revoked by reuse)", body = Object),
     )
 )]
 pub async fn refresh_token(
     State(state): State<AppState>,
     body: JsonObject,
 ) -> Result<Json<RefreshResponse>, ApiError> {
-    let mut errors = FieldErrors::default();
-    let token = fields::require(
-        fields::string(&body, "refresh", &mut errors),
-        "refresh",
-        &mut errors,
-    )
-    .ok_or(ApiError::Validation(errors))?;
-    let claims = state
-        .verifier
-        .verify(&token, TokenType::Refresh)
-        .map_err(refused)?;
-    let user_id = claims
-        .user_id
-        .parse()
-        .map_err(|_| refused(TokenError::Invalid))?;
+    let token = read_refresh_token(&state.verifier, &body)?;
     let config = &state.config;
     let refresh = if config.rotate_refresh_tokens {
-        let expires_at = Utc
-            .timestamp_opt(claims.exp, 0)
-            .single()
-            .unwrap_or_else(Utc::now);
+        let family_expires_at = token.family_expires_at(config.refresh_token_lifetime_secs);
         if !state
             .store
-            .use_refresh_token(&claims.jti, expires_at)
+            .use_refresh_token(&token, family_expires_at)
             .await?
         {
-            return Err(ApiError::RefreshTokenNotValid("Token is blacklisted"));
+            return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
         }
-        Some(
-            state
-                .signer
-                .sign(
-                    user_id,
-                    TokenType::Refresh,
-                    config.refresh_token_lifetime_secs,
-                )
-                .map_err(anyhow::Error::from)?,
-        )
+        let signed = state.signer.sign_in_family(
+            token.user_id,
+            TokenType::Refresh,
+            config.refresh_token_lifetime_secs,
+            Some(&token.family),
+        );
+        Some(signed.map_err(anyhow::Error::from)?)
     } else {
+        if state.store.is_refresh_token_blacklisted(&token).await? {
+            return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
+        }
         None
     };
     let access = state
         .signer
         .sign(
-            user_id,
+            token.user_id,
             TokenType::Access,
             config.access_token_lifetime_secs,
         )

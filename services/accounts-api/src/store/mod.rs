@@ -15,7 +15,7 @@ use shared::{
     ids::UserId,
 };
 
-use crate::domain::{PhoneNumber, ProfilePatch, User};
+use crate::domain::{PhoneNumber, ProfilePatch, RefreshToken, User};
 
 /// A registration ready to store: the password is already hashed.
 #[derive(Debug)]
@@ -82,6 +82,15 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// When recording a refresh token in the blacklist also revokes its family (both backends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revoke {
+    /// Only when the token was recorded before: reuse under rotation.
+    OnReuse,
+    /// Always: logout.
+    Always,
+}
+
 /// Everything accounts-api stores.
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
@@ -104,11 +113,25 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Registered users with a public profile, oldest registration first.
     async fn list_public_users(&self) -> Result<Vec<User>, StoreError>;
 
-    /// Records that a refresh token was exchanged; `false` if it had been already.
+    /// Exchanges a refresh token under rotation, atomically: records its `jti` as used and
+    /// answers `true`. Answers `false` when the token or its family is blacklisted, or when the
+    /// token was used before: that is reuse, so its whole family is revoked until
+    /// `family_expires_at`. Expired blacklist rows are pruned first.
     async fn use_refresh_token(
         &self,
-        jti: &str,
-        expires_at: DateTime<Utc>,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Whether a refresh token, or its family, is blacklisted (refresh without rotation).
+    async fn is_refresh_token_blacklisted(&self, token: &RefreshToken) -> Result<bool, StoreError>;
+
+    /// Logout: blacklists the token and revokes its family until `family_expires_at`,
+    /// atomically. `false` when it was blacklisted already. Expired rows are pruned first.
+    async fn blacklist_refresh_token(
+        &self,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
     /// Whether the database answers (`/readyz`).

@@ -13,10 +13,10 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::{
     rows::{UserRow, USER_COLUMNS},
-    AccountStore, NewRegistration, StoreError,
+    AccountStore, NewRegistration, Revoke, StoreError,
 };
 use crate::{
-    domain::{PhoneNumber, ProfilePatch, User},
+    domain::{PhoneNumber, ProfilePatch, RefreshToken, User},
     events,
 };
 
@@ -26,6 +26,54 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// Records `token` in the blacklist and revokes its family as `revoke` says; `true` when
+    /// neither the token nor its family was blacklisted before. The insert comes first: of two
+    /// concurrent uses of one token, the second waits on the first's row and sees it.
+    async fn blacklist(
+        &self,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
+        revoke: Revoke,
+    ) -> Result<bool, StoreError> {
+        // Outside the transaction: pruning must not hold row locks on the exchange path.
+        sqlx::query("delete from used_refresh_tokens where expires_at < now()")
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("delete from revoked_token_families where expires_at < now()")
+            .execute(&self.pool)
+            .await?;
+        let mut tx = self.pool.begin().await?;
+        let fresh = sqlx::query(
+            "insert into used_refresh_tokens (jti, expires_at) values ($1, $2) on conflict do nothing",
+        )
+        .bind(&token.jti)
+        .bind(token.expires_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let family_revoked: bool = sqlx::query_scalar(
+            "select exists (select 1 from revoked_token_families where family = $1)",
+        )
+        .bind(&token.family)
+        .fetch_one(&mut *tx)
+        .await?;
+        if revoke == Revoke::Always || !fresh {
+            sqlx::query(
+                "insert into revoked_token_families (family, expires_at) values ($1, $2) \
+                 on conflict (family) do update set \
+                 expires_at = greatest(revoked_token_families.expires_at, excluded.expires_at), \
+                 updated_at = now()",
+            )
+            .bind(&token.family)
+            .bind(family_expires_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(fresh && !family_revoked)
+    }
+
     /// Connects and migrates.
     pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Self> {
         let pool = shared::db::connect_postgres(url, max_connections).await?;
@@ -155,23 +203,36 @@ impl AccountStore for PostgresStore {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
     async fn use_refresh_token(
         &self,
-        jti: &str,
-        expires_at: DateTime<Utc>,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        sqlx::query("delete from used_refresh_tokens where expires_at < now()")
-            .execute(&self.pool)
-            .await?;
-        let inserted = sqlx::query(
-            "insert into used_refresh_tokens (jti, expires_at) values ($1, $2) on conflict do nothing",
+        self.blacklist(token, family_expires_at, Revoke::OnReuse)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
+    async fn is_refresh_token_blacklisted(&self, token: &RefreshToken) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "select exists (select 1 from used_refresh_tokens where jti = $1) \
+             or exists (select 1 from revoked_token_families where family = $2)",
         )
-        .bind(jti)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(inserted.rows_affected() == 1)
+        .bind(&token.jti)
+        .bind(&token.family)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
+    async fn blacklist_refresh_token(
+        &self,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.blacklist(token, family_expires_at, Revoke::Always)
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -15,10 +15,10 @@ use sqlx::SqlitePool;
 
 use super::{
     rows::{UserRow, USER_COLUMNS},
-    AccountStore, NewRegistration, StoreError,
+    AccountStore, NewRegistration, Revoke, StoreError,
 };
 use crate::{
-    domain::{PhoneNumber, ProfilePatch, User},
+    domain::{PhoneNumber, ProfilePatch, RefreshToken, User},
     events,
 };
 
@@ -36,6 +36,62 @@ impl SqliteStore {
             .run(&pool)
             .await?;
         Ok(Self { pool })
+    }
+
+    /// Records `token` in the blacklist and revokes its family as `revoke` says; `true` when
+    /// neither the token nor its family was blacklisted before. The transaction's first
+    /// statement is a write, so it takes SQLite's write lock before it reads anything and
+    /// concurrent uses of one token are serialised rather than refused as busy.
+    async fn blacklist(
+        &self,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
+        revoke: Revoke,
+    ) -> Result<bool, StoreError> {
+        let now = now_micros();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("delete from used_refresh_tokens where expires_at < ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from revoked_token_families where expires_at < ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let fresh = sqlx::query(
+            "insert into used_refresh_tokens (jti, expires_at, created_at, updated_at) \
+             values (?, ?, ?, ?) on conflict do nothing",
+        )
+        .bind(&token.jti)
+        .bind(time::to_micros(&token.expires_at))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let family_revoked: i64 = sqlx::query_scalar(
+            "select exists (select 1 from revoked_token_families where family = ?)",
+        )
+        .bind(&token.family)
+        .fetch_one(&mut *tx)
+        .await?;
+        if revoke == Revoke::Always || !fresh {
+            sqlx::query(
+                "insert into revoked_token_families (family, expires_at, created_at, updated_at) \
+                 values (?, ?, ?, ?) on conflict (family) do update set \
+                 expires_at = max(revoked_token_families.expires_at, excluded.expires_at), \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&token.family)
+            .bind(time::to_micros(&family_expires_at))
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(fresh && family_revoked == 0)
     }
 }
 
@@ -168,28 +224,37 @@ impl AccountStore for SqliteStore {
         Ok(rows.into_iter().map(User::from).collect())
     }
 
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
     async fn use_refresh_token(
         &self,
-        jti: &str,
-        expires_at: DateTime<Utc>,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let now = now_micros();
-        sqlx::query("delete from used_refresh_tokens where expires_at < ?")
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        let inserted = sqlx::query(
-            "insert into used_refresh_tokens (jti, expires_at, created_at, updated_at) \
-             values (?, ?, ?, ?) on conflict do nothing",
+        self.blacklist(token, family_expires_at, Revoke::OnReuse)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
+    async fn is_refresh_token_blacklisted(&self, token: &RefreshToken) -> Result<bool, StoreError> {
+        let found: i64 = sqlx::query_scalar(
+            "select exists (select 1 from used_refresh_tokens where jti = ?) \
+             or exists (select 1 from revoked_token_families where family = ?)",
         )
-        .bind(jti)
-        .bind(time::to_micros(&expires_at))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
+        .bind(&token.jti)
+        .bind(&token.family)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(inserted.rows_affected() == 1)
+        Ok(found != 0)
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %token.user_id))]
+    async fn blacklist_refresh_token(
+        &self,
+        token: &RefreshToken,
+        family_expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.blacklist(token, family_expires_at, Revoke::Always)
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

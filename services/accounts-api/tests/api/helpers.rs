@@ -197,6 +197,24 @@ impl TestApp {
             .await
     }
 
+    /// `POST /api/token/blacklist/` (logout).
+    pub async fn blacklist(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json("/api/token/blacklist/", &json!({"refresh": refresh_token}))
+            .await
+    }
+
+    /// `POST /api/login/` for `owner` again: a second login, with tokens of its own.
+    pub async fn login_again(&self, owner: &TestOwner) -> (String, String) {
+        let body = body_json(self.login(&owner.phone, &owner.password).await).await;
+        let token = |kind: &str| {
+            body["tokens"][kind]
+                .as_str()
+                .expect("a token from login")
+                .to_owned()
+        };
+        (token("access"), token("refresh"))
+    }
+
     /// `GET /api/profile/` with `Authorization: Bearer <token>`.
     pub async fn get_profile(&self, access_token: &str) -> reqwest::Response {
         self.request(reqwest::Method::GET, "/api/profile/")

@@ -18,4 +18,5 @@ mod profile;
 mod public_users;
 mod register;
 mod stickers;
+mod token_blacklist;
 mod token_refresh;

@@ -5,7 +5,14 @@ use rstest::rstest;
 use serde_json::json;
 use shared::{auth::TokenType, config::Backend};
 
-use crate::helpers::{spawn_app, spawn_app_with, status_and_json, TestOwner};
+use crate::helpers::{spawn_app, spawn_app_with, status_and_json, TestApp, TestOwner};
+
+/// Refreshes with `token` under rotation and returns the new refresh token.
+async fn rotate(app: &TestApp, token: &str) -> String {
+    let (status, body) = status_and_json(app.refresh(token).await).await;
+    assert_eq!(status, 200, "{body}");
+    body["refresh"].as_str().expect("refresh token").to_owned()
+}
 
 #[rstest]
 #[tokio::test]
@@ -43,18 +50,20 @@ async fn refresh_rotates_the_refresh_token_and_refuses_reuse_when_rotation_is_on
 
     // Act
     let rotated = app.refresh(&owner.refresh).await;
+    let (status, body) = status_and_json(rotated).await;
+    let new_refresh = body["refresh"].as_str().expect("refresh token").to_owned();
+    let next = app.refresh(&new_refresh).await;
     let reused = app.refresh(&owner.refresh).await;
 
     // Assert
-    let (status, body) = status_and_json(rotated).await;
     assert_eq!(status, 200);
     let mut keys: Vec<_> = body.as_object().expect("object").keys().collect();
     keys.sort();
     assert_eq!(keys, ["access", "refresh"]);
-    let new_refresh = body["refresh"].as_str().expect("refresh token");
     assert_ne!(new_refresh, owner.refresh);
     let access = body["access"].as_str().expect("access token");
     assert_eq!(app.get_profile(access).await.status().as_u16(), 200);
+    assert_eq!(next.status().as_u16(), 200, "the new refresh token works");
     assert_eq!(
         status_and_json(reused).await,
         (
@@ -62,8 +71,40 @@ async fn refresh_rotates_the_refresh_token_and_refuses_reuse_when_rotation_is_on
             json!({"detail": "Token is blacklisted", "code": "token_not_valid"})
         )
     );
-    let next = app.refresh(new_refresh).await;
-    assert_eq!(next.status().as_u16(), 200, "the new refresh token works");
+}
+
+#[rstest]
+#[tokio::test]
+async fn reusing_a_rotated_refresh_token_revokes_every_token_rotated_from_the_same_login(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange: a thief refreshes with the owner's token first and keeps rotating.
+    let app = spawn_app_with(backend, |c| c.rotate_refresh_tokens = true).await;
+    let owner = TestOwner::registered(&app).await;
+    let (_, other_login) = app.login_again(&owner).await;
+    let thiefs_first = rotate(&app, &owner.refresh).await;
+    let thiefs_second = rotate(&app, &thiefs_first).await;
+
+    // Act: the owner presents the token the thief already used.
+    let owners = app.refresh(&owner.refresh).await;
+    let thiefs_latest = app.refresh(&thiefs_second).await;
+    let thiefs_older = app.refresh(&thiefs_first).await;
+    let other = app.refresh(&other_login).await;
+
+    // Assert
+    let blacklisted = json!({"detail": "Token is blacklisted", "code": "token_not_valid"});
+    assert_eq!(status_and_json(owners).await, (401, blacklisted.clone()));
+    assert_eq!(
+        status_and_json(thiefs_latest).await,
+        (401, blacklisted.clone()),
+        "the newest token of the chain is revoked"
+    );
+    assert_eq!(status_and_json(thiefs_older).await, (401, blacklisted));
+    assert_eq!(
+        other.status().as_u16(),
+        200,
+        "another login of the same owner is its own chain"
+    );
 }
 
 #[rstest]

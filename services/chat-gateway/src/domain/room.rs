@@ -1,6 +1,6 @@
 //! Rooms: one visitor talking to one owner.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use shared::ids::UserId;
 use uuid::Uuid;
 
@@ -87,4 +87,40 @@ pub struct RoomAccess {
     pub is_active: bool,
     /// Messages committed so far.
     pub message_count: i64,
+    /// The room's last activity (`updated_at`: creation, then every message).
+    pub last_activity: DateTime<Utc>,
+}
+
+impl RoomAccess {
+    /// Whether the room's visitor token has lapsed: nothing happened in the room for longer
+    /// than `idle`. The token is a bearer credential kept in a browser for good; a room nobody
+    /// uses any more should not stay open to whoever finds it. The owner is not affected.
+    pub fn visitor_token_expired(&self, now: DateTime<Utc>, idle: Duration) -> bool {
+        now - self.last_activity > idle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(last_activity: DateTime<Utc>) -> RoomAccess {
+        RoomAccess {
+            id: RoomId::generate(),
+            owner_id: UserId::new_random(),
+            visitor_token_hash: VisitorTokenHash(String::new()),
+            is_active: true,
+            message_count: 0,
+            last_activity,
+        }
+    }
+
+    #[test]
+    fn a_visitor_token_lapses_only_after_the_idle_period() {
+        let now = Utc::now();
+        let idle = Duration::days(30);
+        assert!(!access(now).visitor_token_expired(now, idle));
+        assert!(!access(now - idle).visitor_token_expired(now, idle));
+        assert!(access(now - idle - Duration::seconds(1)).visitor_token_expired(now, idle));
+    }
 }

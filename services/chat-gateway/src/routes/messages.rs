@@ -30,6 +30,10 @@ use crate::{
 /// Largest page.
 pub const MAX_PAGE: i64 = 500;
 
+/// The 403 detail for a visitor token whose room has been idle longer than
+/// `VISITOR_TOKEN_IDLE_DAYS`: the web client then forgets the room and starts a new chat.
+pub const CHAT_EXPIRED: &str = "This chat has expired.";
+
 /// A message in the history (note: `content`, where the live frame says `message`).
 #[derive(Serialize, ToSchema)]
 pub struct HistoryMessage {
@@ -121,7 +125,7 @@ fn parse_page(query: &HashMap<String, String>) -> Result<Page, FieldErrors> {
     responses(
         (status = 200, body = Vec<HistoryMessage>),
         (status = 401, description = "No credentials", body = DetailBody),
-        (status = 403, description = "Another owner's room, or another room's visitor token", body = DetailBody),
+        (status = 403, description = "Another owner's room, or another room's visitor token; `{\"detail\": \"This chat has expired.\"}` for the room's own visitor token once the room has been idle longer than `VISITOR_TOKEN_IDLE_DAYS`", body = DetailBody),
         (status = 404, description = "Unknown room", body = DetailBody),
     )
 )]
@@ -146,6 +150,12 @@ pub async fn list_messages(
     let is_owner = matches!(participant, Participant::Owner(_));
     if !allowed {
         return Err(ApiError::PermissionDenied);
+    }
+    // Only the holder of the right token learns that it lapsed; a wrong one got the 403 above.
+    if !is_owner
+        && access.visitor_token_expired(shared::time::now(), state.config.visitor_token_idle())
+    {
+        return Err(ApiError::Forbidden(CHAT_EXPIRED));
     }
     if is_owner {
         state.store.mark_read_by_owner(room).await?;

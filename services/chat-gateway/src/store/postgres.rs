@@ -91,7 +91,7 @@ impl ChatStore for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(room.id = %id))]
     async fn find_room_access(&self, id: RoomId) -> Result<Option<RoomAccess>, StoreError> {
-        let row: Option<RoomAccessRow> = sqlx::query_as(&format!(
+        let row: Option<RoomAccessRow<DateTime<Utc>>> = sqlx::query_as(&format!(
             "select {ROOM_ACCESS_COLUMNS} from rooms where id = $1"
         ))
         .bind(id.0)

@@ -94,26 +94,29 @@ impl<T: DbTime> From<RoomRow<T>> for Room {
 }
 
 /// The columns of [`RoomAccessRow`].
-pub const ROOM_ACCESS_COLUMNS: &str = "id, owner_id, visitor_token_hash, is_active, message_count";
+pub const ROOM_ACCESS_COLUMNS: &str =
+    "id, owner_id, visitor_token_hash, is_active, message_count, updated_at";
 
 /// What authorisation reads.
 #[derive(sqlx::FromRow)]
-pub struct RoomAccessRow {
+pub struct RoomAccessRow<T> {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub visitor_token_hash: String,
     pub is_active: bool,
     pub message_count: i64,
+    pub updated_at: T,
 }
 
-impl From<RoomAccessRow> for RoomAccess {
-    fn from(row: RoomAccessRow) -> Self {
+impl<T: DbTime> From<RoomAccessRow<T>> for RoomAccess {
+    fn from(row: RoomAccessRow<T>) -> Self {
         Self {
             id: RoomId(row.id),
             owner_id: UserId::from(row.owner_id),
             visitor_token_hash: VisitorTokenHash(row.visitor_token_hash),
             is_active: row.is_active,
             message_count: row.message_count,
+            last_activity: row.updated_at.to_utc(),
         }
     }
 }

@@ -101,7 +101,7 @@ impl ChatStore for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(room.id = %id))]
     async fn find_room_access(&self, id: RoomId) -> Result<Option<RoomAccess>, StoreError> {
-        let row: Option<RoomAccessRow> = sqlx::query_as(&format!(
+        let row: Option<RoomAccessRow<i64>> = sqlx::query_as(&format!(
             "select {ROOM_ACCESS_COLUMNS} from rooms where id = ?"
         ))
         .bind(id.0)

@@ -1,16 +1,20 @@
 //! One WebSocket session: a single task that reads client frames, writes queued broadcasts,
-//! pings, and enforces the idle timeout, the participant's rate limit, the room's size and the
-//! slow-reader rule.
+//! pings, and enforces the idle timeout, the participant's rate limit, the room's size, the
+//! slow-reader rule and, on an owner's socket, the expiry of the access token it opened with.
 //!
 //! One task per socket (not a reader and a writer task) keeps an idle socket to a few
 //! kilobytes: tens of thousands of mostly idle sockets are the normal load.
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use chrono::{DateTime, Utc};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use shared::{events::catalog::SenderType, ids::UserId};
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{
+    sync::mpsc,
+    time::{Instant, Sleep},
+};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -28,6 +32,9 @@ use crate::{
 
 /// Close code for a reader too slow to keep up with its room.
 pub const CLOSE_SLOW_CONSUMER: u16 = 1008;
+/// Close code when the owner's access token expires (policy violation: the credential the
+/// socket was opened with is no longer valid). The client refreshes and reconnects.
+pub const CLOSE_TOKEN_EXPIRED: u16 = 1008;
 /// Close code when the server shuts down (going away).
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code for an idle socket.
@@ -54,6 +61,9 @@ pub struct SessionContext {
     pub owner_id: UserId,
     /// Visitor or owner.
     pub sender_type: SenderType,
+    /// When the owner's access token expires; the socket is closed then. `None` for visitors,
+    /// whose token lapses only with the room's inactivity, checked at each handshake.
+    pub token_expires_at: Option<DateTime<Utc>>,
     /// Messages the room held at the handshake.
     pub stored_messages: i64,
     /// This socket's place among the room's sockets, held until the session ends.
@@ -89,10 +99,15 @@ where
         ctx.limits.ping_interval,
     );
     let mut last_seen = Instant::now();
+    // Boxed so a visitor's session, which has no deadline, carries no timer.
+    let mut expiry = ctx
+        .token_expires_at
+        .map(|at| Box::pin(tokio::time::sleep_until(instant_of(at))));
 
     let farewell = loop {
         tokio::select! {
             () = ctx.stop.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            () = expired(&mut expiry) => break Some(close(CLOSE_TOKEN_EXPIRED, "token expired")),
             frame = outgoing.recv() => match frame {
                 Some(text) => {
                     if !send_within(&mut socket, WsMessage::Text(text), ctx.limits.idle_timeout).await {
@@ -132,6 +147,19 @@ where
         send_within(&mut socket, frame, CLOSE_GRACE).await;
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, socket.close()).await;
+}
+
+/// The monotonic instant of a wall-clock time (now, if it has passed).
+fn instant_of(at: DateTime<Utc>) -> Instant {
+    Instant::now() + (at - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Resolves when the token's deadline passes; never without one.
+async fn expired(expiry: &mut Option<Pin<Box<Sleep>>>) {
+    match expiry {
+        Some(deadline) => deadline.as_mut().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// How long the closing handshake may take before the socket is simply dropped.

@@ -11,6 +11,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::{
     events::catalog::SenderType,
@@ -49,8 +50,8 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
         ("token" = Option<String>, Query, description = "Owner access token"),
     ),
     responses(
-        (status = 101, description = "Upgraded. Send `{\"message\": \"...\"}`; every socket of the room receives `{id, room_id, sender_type, message, created_at}`; an invalid frame gets `{\"error\": \"...\"}`."),
-        (status = 403, description = "Missing or wrong credentials, or unknown room"),
+        (status = 101, description = "Upgraded. Send `{\"message\": \"...\"}`; every socket of the room receives `{id, room_id, sender_type, message, created_at}`; an invalid frame gets `{\"error\": \"...\"}`. An owner's socket is closed with 1008 `token expired` when its access token expires."),
+        (status = 403, description = "Missing or wrong credentials, unknown room, or a visitor token of a room idle for longer than `VISITOR_TOKEN_IDLE_DAYS`"),
         (status = 429, description = "This participant or room already holds as many sockets as allowed", body = DetailBody),
     )
 )]
@@ -61,8 +62,12 @@ pub async fn chat_socket(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let auth = auth.map(|Query(a)| a).unwrap_or_default();
-    let (access, sender_type) = match authorize(&state, &room_id, &auth).await {
-        Ok(found) => found,
+    let Admitted {
+        access,
+        sender_type,
+        token_expires_at,
+    } = match authorize(&state, &room_id, &auth).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };
     let room = access.id;
@@ -87,6 +92,7 @@ pub async fn chat_socket(
         room,
         owner_id: access.owner_id,
         sender_type,
+        token_expires_at,
         stored_messages: access.message_count,
         slot,
         rate_limits: state.limits.clone(),
@@ -114,11 +120,19 @@ pub async fn chat_socket(
         })
 }
 
+/// Who the handshake admitted.
+struct Admitted {
+    access: RoomAccess,
+    sender_type: SenderType,
+    /// The owner's access token expiry: the socket closes then (visitors: `None`).
+    token_expires_at: Option<DateTime<Utc>>,
+}
+
 async fn authorize(
     state: &AppState,
     room_id: &str,
     auth: &SocketAuth,
-) -> Result<(RoomAccess, SenderType), ApiError> {
+) -> Result<Admitted, ApiError> {
     let room = RoomId::parse(room_id).ok_or(ApiError::PermissionDenied)?;
     let access = state
         .store
@@ -129,12 +143,16 @@ async fn authorize(
         return Err(ApiError::PermissionDenied);
     }
     if let Some(token) = auth.token.as_deref().filter(|t| !t.is_empty()) {
-        let owner = state
+        let grant = state
             .verifier
-            .verify_access(token)
+            .verify_access_grant(token)
             .map_err(|_| ApiError::PermissionDenied)?;
-        return if owner == access.owner_id {
-            Ok((access, SenderType::Owner))
+        return if grant.user_id == access.owner_id {
+            Ok(Admitted {
+                access,
+                sender_type: SenderType::Owner,
+                token_expires_at: Some(grant.expires_at),
+            })
         } else {
             Err(ApiError::PermissionDenied)
         };
@@ -144,9 +162,16 @@ async fn authorize(
         .as_deref()
         .and_then(VisitorToken::presented)
         .ok_or(ApiError::PermissionDenied)?;
-    if visitor.hash() == access.visitor_token_hash {
-        Ok((access, SenderType::Visitor))
-    } else {
-        Err(ApiError::PermissionDenied)
+    // A lapsed token gets the same 403 as a wrong one: a browser cannot read the body of a
+    // refused handshake anyway, and the history endpoint says why.
+    if visitor.hash() != access.visitor_token_hash
+        || access.visitor_token_expired(shared::time::now(), state.config.visitor_token_idle())
+    {
+        return Err(ApiError::PermissionDenied);
     }
+    Ok(Admitted {
+        access,
+        sender_type: SenderType::Visitor,
+        token_expires_at: None,
+    })
 }

@@ -73,7 +73,7 @@ pub struct TestApp {
     stop: CancellationToken,
     handle: Option<JoinHandle<anyhow::Result<()>>>,
     // Last: the app's pool points at it until the app is gone.
-    _db: Arc<TestDatabase>,
+    db: Arc<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -200,7 +200,7 @@ pub async fn spawn_replica(placement: Placement, configure: impl FnOnce(&mut Con
         client: reqwest::Client::new(),
         stop,
         handle: Some(handle),
-        _db: db,
+        db,
     };
     // Serving starts after the owner projection has subscribed, so events published from
     // here on are seen even on the in-process bus, which keeps nothing for late joiners.
@@ -283,6 +283,17 @@ pub fn not_authenticated() -> Value {
 /// The body of a 403.
 pub fn permission_denied() -> Value {
     json!({"detail": "You do not have permission to perform this action."})
+}
+
+/// The 403 body of a visitor token whose room has been idle too long.
+pub fn chat_expired() -> Value {
+    json!({"detail": "This chat has expired."})
+}
+
+/// The status and the JSON body of a response.
+pub async fn status_and_json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
 }
 
 /// The body of a 404.
@@ -396,6 +407,47 @@ impl TestApp {
             .signer()
             .sign(user, TokenType::Refresh, 3600)
             .expect("token signed")
+    }
+
+    /// An access token for `user` that expires `lifetime_secs` from now.
+    pub fn short_lived_token(&self, user: UserId, lifetime_secs: i64) -> String {
+        self.keys
+            .signer()
+            .sign(user, TokenType::Access, lifetime_secs)
+            .expect("token signed")
+    }
+
+    /// Moves a room's last activity `days` into the past, as if nobody had written since.
+    /// Time travel has no public interface, so this writes the one column behind the app.
+    pub async fn backdate_room_activity(&self, room: &str, days: i64) {
+        let room = uuid::Uuid::parse_str(room).expect("a room id");
+        let at = shared::time::now() - chrono::Duration::days(days);
+        let url = self.db.url();
+        let updated = match url.backend() {
+            Backend::Postgres => {
+                let pool = sqlx::PgPool::connect(url.expose())
+                    .await
+                    .expect("Postgres reachable");
+                sqlx::query("update rooms set updated_at = $1 where id = $2")
+                    .bind(at)
+                    .bind(room)
+                    .execute(&pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(url.expose())
+                    .await
+                    .expect("SQLite file opens");
+                sqlx::query("update rooms set updated_at = ? where id = ?")
+                    .bind(shared::time::to_micros(&at))
+                    .bind(room)
+                    .execute(&pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+        };
+        assert_eq!(updated.expect("room updated"), 1);
     }
 
     /// An access token that has already expired.

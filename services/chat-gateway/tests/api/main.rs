@@ -2,6 +2,7 @@ mod account_events;
 mod chat_start;
 mod event_refusals;
 mod events;
+mod expiry;
 mod helpers;
 mod hostile_clients;
 mod messages;

@@ -1,0 +1,13 @@
+-- Refresh-token families (one per login, carried through every rotation) that may no longer
+-- refresh: a rotated-away token was presented again (reuse), or the owner logged out.
+-- `used_refresh_tokens` now also holds logged-out tokens: it is the blacklist of single
+-- tokens, this table the blacklist of whole families. Rows of both are deleted once past
+-- `expires_at`, when no token they name can verify any more.
+create table revoked_token_families (
+    family text primary key,
+    expires_at timestamptz not null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+
+create index revoked_token_families_expiry on revoked_token_families (expires_at);
