@@ -43,6 +43,9 @@ pub struct Config {
     /// Prefix for every NATS subject and stream (several deployments on one NATS).
     #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
     pub nats_subject_prefix: String,
+    /// NATS credentials (`NATS_USER`/`NATS_PASSWORD`, `NATS_TOKEN` or `NATS_CREDS_FILE`).
+    #[command(flatten)]
+    pub nats_auth: shared::events::NatsAuth,
     /// HS256 signing key shared with chat-gateway (required to serve).
     #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
@@ -111,6 +114,7 @@ impl Config {
             database_max_connections: 20,
             nats_url: None,
             nats_subject_prefix: String::new(),
+            nats_auth: shared::events::NatsAuth::default(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secrets: Vec::new(),
             access_token_lifetime_secs: 3600,

@@ -191,9 +191,12 @@ pub struct Application {
 impl Application {
     /// Binds `config.listen_addr` (port 0 picks a free one) and builds the service.
     pub async fn build(config: Config, stop: CancellationToken) -> anyhow::Result<Self> {
-        let bus =
-            shared::events::connect_bus(config.nats_url.as_deref(), &config.nats_subject_prefix)
-                .await?;
+        let bus = shared::events::connect_bus(
+            config.nats_url.as_deref(),
+            &config.nats_subject_prefix,
+            &config.nats_auth,
+        )
+        .await?;
         Self::build_with_bus(config, bus, stop).await
     }
 

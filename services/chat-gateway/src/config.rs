@@ -34,6 +34,9 @@ pub struct Config {
     /// Prefix for every NATS subject and stream.
     #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
     pub nats_subject_prefix: String,
+    /// NATS credentials (`NATS_USER`/`NATS_PASSWORD`, `NATS_TOKEN` or `NATS_CREDS_FILE`).
+    #[command(flatten)]
+    pub nats_auth: shared::events::NatsAuth,
     /// The HS256 key accounts-api signs with (required to serve).
     #[arg(long, env = "JWT_SECRET", value_parser = secret, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
@@ -101,6 +104,7 @@ impl Config {
             database_max_connections: 20,
             nats_url: None,
             nats_subject_prefix: String::new(),
+            nats_auth: shared::events::NatsAuth::default(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secrets: Vec::new(),
             rate_limits: RateLimits::On,

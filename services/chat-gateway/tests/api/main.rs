@@ -4,6 +4,7 @@ mod events;
 mod helpers;
 mod hostile_clients;
 mod messages;
+mod nats_auth;
 mod nats_outage;
 mod operations;
 mod rooms;
