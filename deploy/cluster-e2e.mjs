@@ -8,12 +8,16 @@
 //   GATEWAY_A_UPSTREAM / GATEWAY_B_UPSTREAM  (optional) host:port of each replica, to check
 //                      that each socket landed on the replica it was pinned to, not only on
 //                      two different ones
+//   SECRETS_OUT        (optional) a file to write, at the end, every credential and phone
+//                      number the story used (JSON: [{"kind", "value"}]), for
+//                      deploy/check-logs-for-secrets.py to look for in the cluster's logs
 //
 // Needs `npm ci` in deploy/web/e2e, where its one dependency (`ws`) is installed; runs from
 // any directory (ISSUE_STICKER_CMD runs in the caller's):
 //   node deploy/cluster-e2e.mjs
 import { execSync } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 // The only dependency is installed with the browser story's, not next to this file.
@@ -37,6 +41,9 @@ const HISTORY_KEYS = ['id', 'room_id', 'sender_type', 'content', 'created_at'];
 
 let passed = 0;
 const sockets = [];
+// What must never appear in a log: every token, password and phone number sent or received.
+const secrets = [];
+const remember = (kind, value) => { if (value) secrets.push({ kind, value }); };
 
 function fail(title, error) {
   console.log(`not ok ${passed + 1} - ${title}`);
@@ -175,6 +182,14 @@ const profile = {
   whatsapp: '+998901234567',
   is_profile_public: true,
 };
+// The login phone as owners type it; the service normalises it to `phone`.
+const phoneAsTyped = `+998 ${phone.slice(4, 6)} ${phone.slice(6, 9)}-${phone.slice(9, 11)}-${phone.slice(11)}`;
+remember('password', password);
+for (const [kind, number] of [['phone_number', phone], ['phone_number_2', profile.phone_number_2]]) {
+  remember(kind, number);
+  remember(`${kind} (digits only)`, number.slice(1));
+}
+remember('phone_number (as typed)', phoneAsTyped);
 const visitorName = 'Neighbour';
 const visitorText = 'Salom';
 const ownerText = `Hozir chiqaman (${randomBytes(3).toString('hex')})`;
@@ -238,6 +253,16 @@ await check('POST /api/login/ → 200 {tokens: {refresh, access}, user}', async 
   ({ access, refresh } = res.json.tokens);
   assert(typeof access === 'string' && access.split('.').length === 3, `access is not a JWT: ${show(access)}`);
   assert(typeof refresh === 'string' && refresh.split('.').length === 3, `refresh is not a JWT: ${show(refresh)}`);
+  remember('access token', access);
+  remember('refresh token', refresh);
+});
+
+await check('POST /api/login/ with the phone as typed ("+998 90 123-45-67") → 200, the same user', async () => {
+  const res = await http('POST', '/back/api/login/', { body: { phone_number: phoneAsTyped, password } });
+  expectStatus(res, 200, 'login as typed');
+  assertEqual(res.json.user, owner, 'login user');
+  remember('access token', res.json.tokens.access);
+  remember('refresh token', res.json.tokens.refresh);
 });
 
 await check('POST /api/token/refresh/ → 200 {access}', async () => {
@@ -246,6 +271,7 @@ await check('POST /api/token/refresh/ → 200 {access}', async () => {
   assertKeys(res.json, ['access'], 'refresh');
   assert(res.json.access.split('.').length === 3, `access is not a JWT: ${show(res.json.access)}`);
   access = res.json.access;
+  remember('access token (refreshed)', access);
 });
 
 await check('GET /api/profile/ with Bearer → 200, the owner object', async () => {
@@ -299,6 +325,7 @@ await check('POST /api/chat/start/ → 201 exactly {room_id, visitor_token, ws_p
   expectStatus(res, 201, 'chat start');
   assertKeys(res.json, ['room_id', 'visitor_token', 'ws_path'], 'chat start');
   ({ room_id: room, visitor_token: visitorToken } = res.json);
+  remember('visitor token', visitorToken);
   assert(UUID.test(room) && UUID.test(visitorToken), `room_id/visitor_token are not UUIDs: ${res.text}`);
   assertEqual(res.json.ws_path, `/ws/chat/${room}/`, 'ws_path');
 });
@@ -358,7 +385,9 @@ await check('an invalid frame {"message": ""} → {"error": …} to its sender o
 });
 
 await check('a wrong visitor token is refused with HTTP 403', async () => {
-  const err = await openSocket('intruder', `/ws/chat/${room}/?visitor=${randomUUID()}`, { 'X-CarInfo-Replica': 'a' })
+  const guess = randomUUID();
+  remember('visitor token (refused guess)', guess);
+  const err = await openSocket('intruder', `/ws/chat/${room}/?visitor=${guess}`, { 'X-CarInfo-Replica': 'a' })
     .then(() => null, (e) => e);
   assert(err, 'the handshake succeeded');
   assert(/HTTP 403$/.test(err.message), err.message);
@@ -404,4 +433,5 @@ await check('unknown paths → 404 {"detail": "Not found."}', async () => {
 });
 
 for (const s of sockets) s.close(1000);
+if (process.env.SECRETS_OUT) writeFileSync(process.env.SECRETS_OUT, JSON.stringify(secrets));
 console.log(`cluster e2e: ${passed} passed, 0 failed`);

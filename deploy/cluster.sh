@@ -11,6 +11,9 @@
 #   ACCOUNTS_DB (carinfo_accounts) CHAT_DB (carinfo_chat) NATS_SUBJECT_PREFIX ("")
 #   RUNTIME_DIR (target/cluster) SKIP_BUILD=1 BIN_DIR (target/release) WEB_ROOT (deploy/web)
 #   JWT_SECRET (else generated once into $RUNTIME_DIR/jwt_secret) READY_TIMEOUT_SECS (120)
+#   TEST_TOPOLOGY (on): the ingress lets a client pin a gateway replica (X-CarInfo-Replica,
+#   ?replica=) and names the replica that answered (X-CarInfo-Upstream), which the
+#   cross-replica tests need; `off` renders the production ingress, which does neither.
 # Any other service setting (RATE_LIMITS, RUST_LOG, LOG_FORMAT, ARGON2_*, WS_*, ...) is
 # passed through from the caller's environment.
 set -euo pipefail
@@ -28,6 +31,7 @@ RUNTIME_DIR="${RUNTIME_DIR:-$repo/target/cluster}"
 BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$repo/target}/release}"
 WEB_ROOT="${WEB_ROOT:-$repo/deploy/web}"
 READY_TIMEOUT_SECS="${READY_TIMEOUT_SECS:-120}"
+TEST_TOPOLOGY="${TEST_TOPOLOGY:-on}"
 # Where deploy/ensure-backends.sh puts Postgres and NATS.
 PG_HOST=127.0.0.1
 PG_PORT=5432
@@ -178,7 +182,8 @@ render_nginx() {
         GATEWAY_A_UPSTREAM="$HOST:$GATEWAY_A_PORT" \
         GATEWAY_B_UPSTREAM="$HOST:$GATEWAY_B_PORT" \
         WEB_ROOT="$WEB_ROOT" \
-        RUNTIME_DIR="$RUNTIME_DIR"
+        RUNTIME_DIR="$RUNTIME_DIR" \
+        TEST_TOPOLOGY="$TEST_TOPOLOGY"
     # -e: the compiled-in error log (/var/log/nginx) is not writable by everyone.
     nginx -t -q -p "$RUNTIME_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log"
 }
@@ -271,7 +276,8 @@ start() {
     wait_ready nginx nginx "http://$HOST:$CLUSTER_PORT/healthz"
 
     trap - EXIT
-    local base="http://$HOST:$CLUSTER_PORT"
+    local base="http://$HOST:$CLUSTER_PORT" pinning=""
+    [[ "$TEST_TOPOLOGY" == on ]] && pinning="  (&replica=a|b pins a replica)"
     cat <<EOF
 
 CarInfo cluster is up (runtime dir: $RUNTIME_DIR)
@@ -279,7 +285,7 @@ CarInfo cluster is up (runtime dir: $RUNTIME_DIR)
   web app        $base/app/
   visitor page   $base/u/<user_id>
   API docs       $base/api/docs/   $base/api/redoc/   $base/api/schema/
-  WebSocket      ws://$HOST:$CLUSTER_PORT/ws/chat/<room_id>/?visitor=<token>  (&replica=a|b pins a replica)
+  WebSocket      ws://$HOST:$CLUSTER_PORT/ws/chat/<room_id>/?visitor=<token>$pinning
   accounts-api   http://$HOST:$ACCOUNTS_PORT   (/healthz /readyz /metrics)
   gateway-a      http://$HOST:$GATEWAY_A_PORT   (/healthz /readyz /metrics)
   gateway-b      http://$HOST:$GATEWAY_B_PORT   (/healthz /readyz /metrics)

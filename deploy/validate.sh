@@ -98,28 +98,37 @@ check_k8s_schemas() {
     "$venv/bin/kubernetes-validate" --strict --quiet "${files[@]}"
 }
 
-# Every manifest is listed in kustomization.yaml and every listed file exists, so
-# `kubectl apply -k` deploys exactly what was validated.
+# Every manifest is listed in its directory's kustomization.yaml (deploy/k8s, and
+# deploy/k8s/ingress-nginx for the controller's own settings) and every listed file exists,
+# so `kubectl apply -k` deploys exactly what was validated.
 check_kustomization_lists_manifests() {
     "$venv/bin/python" - "$deploy/k8s" <<'EOF'
 import os, sys, yaml
-root = sys.argv[1]
-k = yaml.safe_load(open(os.path.join(root, "kustomization.yaml")))
-listed = set(k.get("resources", []))
-present = {f for f in os.listdir(root) if f.endswith(".yaml") and f != "kustomization.yaml"}
-missing = sorted(listed - present)
-unlisted = sorted(present - listed)
-for f in missing:
-    print(f"listed but missing: {f}")
-for f in unlisted:
-    print(f"not listed in kustomization.yaml: {f}")
-sys.exit(1 if missing or unlisted else 0)
+bad = False
+for root, _, files in os.walk(sys.argv[1]):
+    present = {f for f in files if f.endswith(".yaml") and f != "kustomization.yaml"}
+    if "kustomization.yaml" not in files:
+        for f in sorted(present):
+            print(f"{root}: {f} is in no kustomization")
+            bad = True
+        continue
+    k = yaml.safe_load(open(os.path.join(root, "kustomization.yaml")))
+    listed = set(k.get("resources", []))
+    for f in sorted(listed - present):
+        print(f"{root}: listed but missing: {f}")
+        bad = True
+    for f in sorted(present - listed):
+        print(f"{root}: not listed in kustomization.yaml: {f}")
+        bad = True
+sys.exit(1 if bad else 0)
 EOF
 }
 
 check_kustomize_build() {
-    local out="$log_dir/kustomized.yaml"
-    kubectl kustomize "$deploy/k8s" >"$out" && "$venv/bin/kubernetes-validate" --strict --quiet "$out"
+    local dir out="$log_dir/kustomized.yaml"
+    for dir in "$deploy/k8s" "$deploy/k8s/ingress-nginx"; do
+        kubectl kustomize "$dir" >"$out" && "$venv/bin/kubernetes-validate" --strict --quiet "$out" || return 1
+    done
 }
 
 check_compose_schema() {
@@ -170,6 +179,148 @@ check_nginx_syntax() {
         && nginx -t -p "$rt" -c "$rt/nginx.conf" -e "$rt/logs/error.log"
 }
 
+# No access log may record a query string: `?token=` carries owner JWTs and `?visitor=`
+# visitor tokens. Both log formats, the nginx template's and the Kubernetes ingress-nginx
+# controller's (whose default holds $request), record $uri instead, and both keep
+# request-level error messages (which quote the request line) out of the error log.
+check_log_formats() {
+    "$venv/bin/python" - "$deploy/nginx/carinfo.conf.template" "$deploy/k8s/ingress-nginx/controller-config.yaml" <<'EOF'
+import re, sys, yaml
+FORBIDDEN = re.compile(r"\$(request|request_uri|args|query_string|http_referer|arg_\w+)\b")
+errors = []
+def check(where, fmt):
+    if not fmt:
+        errors.append(f"{where}: no log format")
+        return
+    if "$uri" not in fmt:
+        errors.append(f"{where}: does not record $uri")
+    for m in FORBIDDEN.finditer(fmt):
+        errors.append(f"{where}: records {m.group(0)}, which can hold the query string")
+template = open(sys.argv[1]).read()
+m = re.search(r"^\s*log_format\s+\S+\s+((?:'[^']*'\s*)+);", template, re.M)
+check("nginx template log_format", m and "".join(re.findall(r"'([^']*)'", m.group(1))))
+http = template[template.index("\nhttp {"):]
+if not re.search(r"^\s*error_log\s+\S+\s+crit;", http, re.M):
+    errors.append("nginx template: no `error_log ... crit` in http{}")
+controller = yaml.safe_load(open(sys.argv[2]))
+data = controller.get("data") or {}
+check("ingress-nginx log-format-upstream", data.get("log-format-upstream"))
+if data.get("error-log-level") != "crit":
+    errors.append(f"ingress-nginx error-log-level is {data.get('error-log-level')!r}, expected crit")
+if controller.get("kind") != "ConfigMap" or controller["metadata"].get("namespace") != "ingress-nginx":
+    errors.append("ingress-nginx: expected a ConfigMap in namespace ingress-nginx")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
+# Replica pinning (X-CarInfo-Replica, ?replica=) and X-CarInfo-Upstream exist only in the
+# test topology the loopback cluster renders. The production render, the one the nginx image
+# builds for compose and Kubernetes, has neither; the test render has them, so the switch
+# works.
+check_production_nginx() {
+    local rt="$log_dir/render" args
+    mkdir -p "$rt"
+    if grep -nE '^[^#]*TEST_TOPOLOGY' "$deploy/docker/nginx.Dockerfile" "$deploy/compose.yaml"; then
+        echo "the nginx image or compose selects the test topology"
+        return 1
+    fi
+    args=(LISTEN_PORT=8080 ACCOUNTS_UPSTREAM=accounts-api:8001 GATEWAY_A_UPSTREAM=gateway-a:8002
+          GATEWAY_B_UPSTREAM=gateway-b:8002 WEB_ROOT=/usr/share/carinfo/web RUNTIME_DIR=/run/carinfo-nginx)
+    "$deploy/nginx/render.sh" "$rt/production.conf" "${args[@]}" || return 1
+    "$deploy/nginx/render.sh" "$rt/test.conf" "${args[@]}" TEST_TOPOLOGY=on || return 1
+    "$venv/bin/python" - "$rt/production.conf" "$rt/test.conf" <<'EOF'
+import re, sys
+def directives(path):
+    lines = open(path).read().lower().splitlines()
+    return "\n".join(l for l in lines if not l.lstrip().startswith("#"))
+NEEDLES = [r"x-carinfo-replica", r"\$http_x_carinfo_replica", r"\$arg_replica\b",
+           r"x-carinfo-upstream", r"\bgateway_[ab]\b"]
+production, test = directives(sys.argv[1]), directives(sys.argv[2])
+errors = [f"the production render holds {n}" for n in NEEDLES if re.search(n, production)]
+errors += [f"the test render lacks {n}" for n in NEEDLES[1:] if not re.search(n, test)]
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
+# NATS runs with users and per-service permissions (deploy/nats/nats.conf): compose mounts
+# that file and Kubernetes carries an identical copy; both give NATS every password it
+# references; each service connects as its own user with its own password; no user may
+# connect anonymously or publish without permissions.
+check_nats_auth() {
+    "$venv/bin/python" - "$deploy" <<'EOF'
+import os, re, sys, yaml
+deploy = sys.argv[1]
+conf = open(os.path.join(deploy, "nats/nats.conf")).read()
+code = "\n".join("" if l.lstrip().startswith("#") else l for l in conf.splitlines())
+users = dict(re.findall(r'user:\s*"([^"]+)",\s*password:\s*\$([A-Z0-9_]+)', code))
+permissions = dict(re.findall(r'user:\s*"([^"]+)",[^}\n]*permissions:\s*\$([A-Z_]+)', code))
+SERVICES = {"accounts-api": "accounts-api", "gateway-a": "chat-gateway", "gateway-b": "chat-gateway"}
+errors = []
+if "no_auth_user" in code:
+    errors.append("nats.conf: no_auth_user lets clients in without credentials")
+for user in ("accounts-api", "chat-gateway", "notifier"):
+    if user not in users:
+        errors.append(f"nats.conf: no user {user}")
+    elif user not in permissions:
+        errors.append(f"nats.conf: user {user} has no permissions, so it may publish anything")
+password_vars = set(users.values())
+
+k8s = list(yaml.safe_load_all(open(os.path.join(deploy, "k8s/nats.yaml"))))
+config_maps = [d for d in k8s if d["kind"] == "ConfigMap"]
+if not config_maps or config_maps[0]["data"].get("nats.conf") != conf:
+    errors.append("k8s/nats.yaml: the nats-config ConfigMap is not a copy of deploy/nats/nats.conf")
+sts = next(d for d in k8s if d["kind"] == "StatefulSet")
+container = sts["spec"]["template"]["spec"]["containers"][0]
+if "-c" not in container.get("args", []):
+    errors.append("k8s/nats.yaml: nats-server does not run with -c (its config)")
+k8s_env = {e["name"] for e in container.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})}
+for var in sorted(password_vars - k8s_env):
+    errors.append(f"k8s/nats.yaml: NATS does not get {var} from a Secret")
+secret = yaml.safe_load(open(os.path.join(deploy, "k8s/secrets.yaml")))
+for var in sorted(password_vars - set(secret["stringData"])):
+    errors.append(f"k8s/secrets.yaml: no {var}")
+# nats-server parses the password variables as config values; only these stay strings as given.
+SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+for var in sorted(password_vars & set(secret["stringData"])):
+    if not SAFE.fullmatch(secret["stringData"][var]):
+        errors.append(f"k8s/secrets.yaml: {var} must be letters, digits, - and _, from a letter")
+for name in ("accounts-api", "chat-gateway"):
+    docs = yaml.safe_load_all(open(os.path.join(deploy, f"k8s/{name}.yaml")))
+    doc = next(d for d in docs if d["kind"] == "Deployment")
+    env = {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    user = env.get("NATS_USER", {}).get("value")
+    key = env.get("NATS_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {}).get("key")
+    if user != name or key != users.get(name):
+        errors.append(f"k8s/{name}.yaml: NATS_USER={user}, NATS_PASSWORD from {key}; "
+                      f"expected {name} and {users.get(name)}")
+
+compose = yaml.safe_load(open(os.path.join(deploy, "compose.yaml")))
+nats = compose["services"]["nats"]
+if "-c" not in nats.get("command", []) or not any(
+        str(v).startswith("./nats/nats.conf:") for v in nats.get("volumes", [])):
+    errors.append("compose.yaml: nats does not run with ./nats/nats.conf")
+nats_env = nats.get("environment") or {}
+for var in sorted(password_vars):
+    m = re.fullmatch(r"\$\{" + var + r":-(.*)\}", str(nats_env.get(var, "")))
+    if not m:
+        errors.append(f"compose.yaml: nats does not get {var}")
+    elif not SAFE.fullmatch(m.group(1)):
+        errors.append(f"compose.yaml: the default of {var} must be letters, digits, - and _")
+for service, user in SERVICES.items():
+    env = compose["services"][service].get("environment") or {}
+    expected = users.get(user)
+    if env.get("NATS_USER") != user or f"${{{expected}:-" not in str(env.get("NATS_PASSWORD", "")):
+        errors.append(f"compose.yaml: {service} must connect as {user} with ${expected}")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
 check_nginx_smoke() {
     "$venv/bin/python" "$deploy/nginx/smoke_test.py"
 }
@@ -195,7 +346,7 @@ routes = {
     "chat-gateway": ["/api/chat/", "/ws/", "/back/ws/"],
     "web": ["/u/", "/app/", "/static/"],
 }
-nginx_upstream = {"accounts-api": "http://accounts_api", "chat-gateway": "http://$gateway", "web": "root @WEB_ROOT@"}
+nginx_upstream = {"accounts-api": "http://accounts_api", "chat-gateway": "http://gateway_all", "web": "root @WEB_ROOT@"}
 k8s = {}
 for doc in ingress:
     for rule in doc["spec"]["rules"]:
@@ -281,10 +432,10 @@ def code_defaults(*paths):
         sys.exit(f"no settings found in {paths}")
     return out
 
-telemetry = "shared/src/telemetry.rs"
+shared = ("shared/src/telemetry.rs", "shared/src/events/nats_auth.rs")
 services = {
-    "accounts-api": code_defaults("services/accounts-api/src/config.rs", telemetry),
-    "chat-gateway": code_defaults("services/chat-gateway/src/config.rs", telemetry),
+    "accounts-api": code_defaults("services/accounts-api/src/config.rs", *shared),
+    "chat-gateway": code_defaults("services/chat-gateway/src/config.rs", *shared),
 }
 for known in services.values():
     known["RUST_LOG"] = "info"  # the tracing filter's fallback
@@ -296,6 +447,7 @@ DEPLOYMENT_CHOICES = {
     "LOG_FORMAT",           # JSON lines for a log collector
     "TRUST_FORWARDED_FOR",  # behind the ingress
     "DATABASE_URL", "NATS_URL", "REPLICA_ID",
+    "NATS_USER", "NATS_PASSWORD",  # each service's own NATS user (deploy/nats/nats.conf)
 }
 
 settings = []  # (where, service, name, value; None for valueFrom)
@@ -383,6 +535,9 @@ if [[ -x "$venv/bin/python" ]]; then
     check "compose.yaml: compose-spec schema" check_compose_schema
     check "compose.yaml: referenced files exist" check_compose_references
     check "route table: nginx template and Ingress agree" check_route_table
+    check "access logs record \$uri, never the query string (nginx template, ingress-nginx)" check_log_formats
+    check "production nginx render: no replica pinning, no X-CarInfo-Upstream" check_production_nginx
+    check "NATS: users and permissions in compose and Kubernetes, each service its own user" check_nats_auth
     check "Dockerfiles: build command, non-root user, context filters" check_dockerfiles
     check "service settings in images, manifests and compose match the code's defaults" check_env_defaults
 fi
@@ -393,6 +548,7 @@ fi
 check "deploy/web has the pages the ingress serves" check_web_root
 command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
 command -v node >/dev/null && check "cluster-e2e.mjs: node --check" node --check "$deploy/cluster-e2e.mjs"
+check "check-logs-for-secrets.py parses" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$deploy/check-logs-for-secrets.py"
 
 echo
 if ((failed > 0)); then

@@ -12,6 +12,8 @@ ARG ACCOUNTS_UPSTREAM=accounts-api:8001
 ARG GATEWAY_A_UPSTREAM=gateway-a:8002
 ARG GATEWAY_B_UPSTREAM=gateway-b:8002
 COPY deploy/nginx/ /src/nginx/
+# The production render (no TEST_TOPOLOGY): clients cannot pin a gateway replica, and no
+# response names one.
 RUN bash /src/nginx/render.sh /out/nginx.conf \
         LISTEN_PORT="$LISTEN_PORT" \
         ACCOUNTS_UPSTREAM="$ACCOUNTS_UPSTREAM" \

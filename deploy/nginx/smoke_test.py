@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Runs the rendered ingress config in a real nginx against stub upstreams on loopback and
 checks the behaviour the services and clients depend on: the path table, /back stripping
-(except /back/ws/), replica pinning by header and by ?replica=, the X-CarInfo-Upstream
-header naming the replica that answered, WebSocket upgrades, JSON 404/502 bodies,
-X-Forwarded-For set by the edge, and no query string in any log.
+(except /back/ws/), WebSocket upgrades, JSON 404/502 bodies, X-Forwarded-For set by the
+edge, and no query string in any log. The test topology (TEST_TOPOLOGY=on, the loopback
+cluster) also pins replicas by header and by ?replica= and names the replica that answered
+in X-CarInfo-Upstream; the production render must do neither.
 
 Needs only the standard library and an nginx binary (NGINX env var or PATH).
 Usage: smoke_test.py  (exit status 0 when every check passes)
@@ -12,6 +13,7 @@ Usage: smoke_test.py  (exit status 0 when every check passes)
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -145,7 +147,7 @@ def main() -> int:
         with open(os.path.join(web, rel), "w") as f:
             f.write(text)
 
-    def render(runtime, gateway_b):
+    def render(runtime, gateway_b, test_topology):
         os.makedirs(os.path.join(runtime, "logs"), exist_ok=True)
         os.makedirs(os.path.join(runtime, "tmp"), exist_ok=True)
         subprocess.run(
@@ -154,7 +156,8 @@ def main() -> int:
              f"ACCOUNTS_UPSTREAM=127.0.0.1:{ports['accounts']}",
              f"GATEWAY_A_UPSTREAM=127.0.0.1:{ports['a']}",
              f"GATEWAY_B_UPSTREAM=127.0.0.1:{gateway_b}",
-             f"WEB_ROOT={web}", f"RUNTIME_DIR={runtime}"],
+             f"WEB_ROOT={web}", f"RUNTIME_DIR={runtime}",
+             f"TEST_TOPOLOGY={'on' if test_topology else 'off'}"],
             check=True)
 
     start_stubs(ports)
@@ -188,7 +191,7 @@ def main() -> int:
         proc.wait(timeout=10)
 
     runtime = os.path.join(work, "run")
-    render(runtime, ports["b"])
+    render(runtime, ports["b"], test_topology=True)
     proc = run_nginx(runtime)
     try:
         # accounts-api paths, with and without /back, with and without the trailing slash
@@ -292,8 +295,53 @@ def main() -> int:
         stop(proc)
 
     # An upstream that is down: JSON 502 naming no internals, status kept.
+    # The production render: the same routes, but no client chooses its replica and no
+    # response names one.
+    runtime_production = os.path.join(work, "run-production")
+    render(runtime_production, ports["b"], test_topology=False)
+    proc = run_nginx(runtime_production)
+    try:
+        # Every request asks for replica a; both must still get traffic.
+        replicas, named = set(), set()
+        for _ in range(8):
+            status, headers, body = request(base, "/back/api/chat/rooms/?visitor=v1",
+                                            headers={"X-CarInfo-Replica": "a"})
+            seen = json.loads(body) if status == 200 else {}
+            replicas.add(seen.get("stub", status))
+            named.add(headers.get("X-CarInfo-Upstream"))
+            check("production: /back/api/chat/ arrives without /back, query kept",
+                  seen.get("target") == "/api/chat/rooms/?visitor=v1", seen.get("target"))
+        check("production: X-CarInfo-Replica does not pin", replicas == {"a", "b"}, replicas)
+        check("production: responses do not name an upstream", named == {None}, named)
+        replicas, named = set(), set()
+        for _ in range(4):
+            for path in [f"/ws/chat/r1/?visitor={SECRET}&replica=a",
+                         f"/back/ws/chat/r1/?token={SECRET}&replica=a"]:
+                status, seen, echoed = websocket(listen, path, headers=["X-CarInfo-Replica: a"])
+                check(f"production: WebSocket upgrade on {path.split('?')[0]}",
+                      " 101 " in status and echoed == b"frame-bytes", f"{status} {echoed!r}")
+                replicas.add(seen.get("x-stub"))
+                named.add(seen.get("x-carinfo-upstream"))
+        check("production: ?replica= does not pin a socket", replicas == {"a", "b"}, replicas)
+        check("production: handshakes do not name an upstream", named == {None}, named)
+        status, _, body = request(base, "/back/ws/chat/r1/?visitor=v1")
+        check("production: /back/ws/ reaches the gateway unchanged, query kept",
+              status == 200 and json.loads(body).get("target") == "/back/ws/chat/r1/?visitor=v1",
+              body[:120])
+    finally:
+        stop(proc)
+    with open(os.path.join(runtime_production, "nginx.conf")) as f:
+        lines = f.read().lower().splitlines()
+    directives = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    for needle in [r"x-carinfo-replica", r"x_carinfo_replica", r"\$arg_replica\b",
+                   r"x-carinfo-upstream", r"\bgateway_[ab]\b"]:
+        check(f"production: the rendered config has no {needle!r}",
+              not re.search(needle, directives))
+    check("production: no render directive is left",
+          not any(line.lstrip().startswith("#@") for line in lines))
+
     runtime_down = os.path.join(work, "run-down")
-    render(runtime_down, dead_port)
+    render(runtime_down, dead_port, test_topology=True)
     proc = run_nginx(runtime_down)
     try:
         status, headers, body = request(base, f"/api/chat/rooms/x.css?visitor={SECRET}",
@@ -307,7 +355,7 @@ def main() -> int:
     finally:
         stop(proc)
 
-    for run in (runtime, runtime_down):
+    for run in (runtime, runtime_production, runtime_down):
         for log in ("access.log", "error.log"):
             path = os.path.join(run, "logs", log)
             text = open(path, encoding="utf-8", errors="replace").read() if os.path.exists(path) else ""

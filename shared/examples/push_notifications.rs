@@ -8,24 +8,45 @@
 //! NATS_URL=nats://127.0.0.1:4222 cargo run -p shared --example push_notifications
 //! ```
 //!
-//! Set `NATS_SUBJECT_PREFIX` to the services' prefix if they use one. The consumer is durable
-//! (`push-notifications`): after a restart it resumes after the last event it acknowledged.
-//! Delivery is at-least-once, so a real service would also de-duplicate on the message id.
+//! Set `NATS_SUBJECT_PREFIX` to the services' prefix if they use one, and against a deployed
+//! NATS (`deploy/nats/nats.conf`) connect as its read-only user with `NATS_USER=notifier` and
+//! `NATS_PASSWORD`. The consumer is durable (`push-notifications`): after a restart it resumes
+//! after the last event it acknowledged. Delivery is at-least-once, so a real service would
+//! also de-duplicate on the message id.
 
+use clap::Parser;
 use futures::StreamExt;
 use shared::events::{
     catalog::{decode_data, MessagePosted, SenderType},
-    EventBus, NatsBus,
+    EventBus, NatsAuth, NatsBus,
 };
 
 /// A new consumer starts at the beginning of the stream; older messages are not pushed.
 const MAX_AGE_MINUTES: i64 = 10;
 
+/// Where the events are, and who this consumer is there.
+#[derive(Parser)]
+struct Settings {
+    /// The NATS server the services publish to.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    nats_url: String,
+    /// The services' subject prefix.
+    #[arg(long, env = "NATS_SUBJECT_PREFIX", default_value = "")]
+    nats_subject_prefix: String,
+    /// NATS credentials.
+    #[command(flatten)]
+    auth: NatsAuth,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
-    let prefix = std::env::var("NATS_SUBJECT_PREFIX").unwrap_or_default();
-    let bus = NatsBus::connect(&url, &prefix).await?;
+    let settings = Settings::parse();
+    let bus = NatsBus::connect_with_auth(
+        &settings.nats_url,
+        &settings.nats_subject_prefix,
+        &settings.auth,
+    )
+    .await?;
     let mut deliveries = bus
         .consume_durable("push-notifications", MessagePosted::ALL)
         .await?;

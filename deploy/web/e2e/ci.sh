@@ -5,8 +5,12 @@
 #      the browser story (run.sh) against it;
 #   2. the production topology: deploy/cluster.sh (nginx, accounts-api, two gateway
 #      replicas, Postgres, NATS) on free ports with databases and a NATS subject prefix of
-#      its own, the API story (deploy/cluster-e2e.mjs) through its ingress, then the
-#      browser story again with the visitor on replica A and the owner on replica B.
+#      its own, the services logging at RUST_LOG=debug, the API story
+#      (deploy/cluster-e2e.mjs) through its ingress, then the browser story again with the
+#      visitor on replica A and the owner on replica B;
+#   3. the log scan: once the cluster has stopped, no log it wrote (the services', nginx's
+#      access and error logs) may hold a token, password or phone number the API story used,
+#      nor the signing key (deploy/check-logs-for-secrets.py).
 # Everything started here is stopped, and the cluster's databases dropped, however it ends.
 # Screenshots: test-artifacts/e2e/{standalone,cluster}; the services' logs are copied
 # next to them when a story fails.
@@ -149,7 +153,8 @@ log "cluster: nginx, accounts-api and two gateway replicas ($RUNTIME_DIR)"
 read -r CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT < <(free_ports 4)
 export CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT
 cluster_started=1
-SKIP_BUILD=1 BIN_DIR="$BIN_DIR" "$repo/deploy/cluster.sh" start
+# Debug logs must keep secrets out too, so the log scan below reads them.
+SKIP_BUILD=1 BIN_DIR="$BIN_DIR" RUST_LOG="${CLUSTER_RUST_LOG:-debug}" "$repo/deploy/cluster.sh" start
 
 base="http://127.0.0.1:$CLUSTER_PORT"
 issue_cmd="DATABASE_URL='postgres://postgres@127.0.0.1:5432/$ACCOUNTS_DB' RUST_LOG=warn '$BIN_DIR/accounts-api' stickers issue --count 1"
@@ -157,6 +162,7 @@ issue_cmd="DATABASE_URL='postgres://postgres@127.0.0.1:5432/$ACCOUNTS_DB' RUST_L
 log "API story through the ingress, visitor on gateway-a, owner on gateway-b"
 CARINFO_URL="$base" ISSUE_STICKER_CMD="$issue_cmd" \
     GATEWAY_A_UPSTREAM="127.0.0.1:$GATEWAY_A_PORT" GATEWAY_B_UPSTREAM="127.0.0.1:$GATEWAY_B_PORT" \
+    SECRETS_OUT="$scratch/cluster-secrets.json" \
     node "$repo/deploy/cluster-e2e.mjs" || die "cluster API story failed (service logs: $artifacts/cluster/logs)"
 
 log "browser story through the cluster, visitor pinned to replica A, owner to replica B"
@@ -165,4 +171,18 @@ CARINFO_URL="$base" ISSUE_STICKER_CMD="$issue_cmd" \
     SCREENSHOT_DIR="$artifacts/cluster" \
     "$here/run.sh" || die "browser story failed through the cluster (service logs: $artifacts/cluster/logs)"
 
-log "both stories passed (screenshots: $artifacts)"
+# --- 3. no secret in any log ------------------------------------------------------------------
+log "log scan: the cluster's logs hold none of the API story's secrets"
+# Stopped first, so the shutdown lines are in the logs too.
+"$repo/deploy/cluster.sh" stop
+scan_args=()
+# cluster.sh generated the signing key unless the caller gave one.
+[[ -s "$RUNTIME_DIR/jwt_secret" ]] && scan_args+=(--secret-file "JWT signing key=$RUNTIME_DIR/jwt_secret")
+python3 "$repo/deploy/check-logs-for-secrets.py" "$scratch/cluster-secrets.json" "$RUNTIME_DIR/logs" \
+    "${scan_args[@]}" \
+    --expect "access.log=/api/login/" --expect "error.log=" \
+    --expect "accounts-api.log=accounts-api listening" --expect "accounts-api.log=DEBUG" \
+    --expect "gateway-a.log=chat-gateway listening" --expect "gateway-b.log=chat-gateway listening" \
+    || die "a secret reached the cluster's logs (logs: $artifacts/cluster/logs)"
+
+log "both stories passed and the logs hold no secret (screenshots: $artifacts)"

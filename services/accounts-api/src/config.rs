@@ -46,6 +46,9 @@ pub struct Config {
     /// Size bounds of the event streams.
     #[command(flatten)]
     pub nats_streams: shared::events::StreamLimits,
+    /// NATS credentials (`NATS_USER`/`NATS_PASSWORD`, `NATS_TOKEN` or `NATS_CREDS_FILE`).
+    #[command(flatten)]
+    pub nats_auth: shared::events::NatsAuth,
     /// HS256 signing key shared with chat-gateway (required to serve).
     #[arg(long, env = "JWT_SECRET", value_parser = shared::config::SigningKeyParser, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
@@ -116,6 +119,7 @@ impl Config {
             nats_subject_prefix: String::new(),
             // Tests share one NATS server; see `StreamLimits::unbounded`.
             nats_streams: shared::events::StreamLimits::unbounded(),
+            nats_auth: shared::events::NatsAuth::default(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secrets: Vec::new(),
             access_token_lifetime_secs: 3600,

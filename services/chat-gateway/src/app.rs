@@ -185,6 +185,7 @@ impl Application {
             config.nats_url.as_deref(),
             &config.nats_subject_prefix,
             &config.nats_streams,
+            &config.nats_auth,
         )
         .await?;
         Self::build_with_bus(config, bus, stop).await

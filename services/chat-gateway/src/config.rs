@@ -37,6 +37,9 @@ pub struct Config {
     /// Size bounds of the event streams.
     #[command(flatten)]
     pub nats_streams: shared::events::StreamLimits,
+    /// NATS credentials (`NATS_USER`/`NATS_PASSWORD`, `NATS_TOKEN` or `NATS_CREDS_FILE`).
+    #[command(flatten)]
+    pub nats_auth: shared::events::NatsAuth,
     /// The HS256 key accounts-api signs with (required to serve).
     #[arg(long, env = "JWT_SECRET", value_parser = shared::config::SigningKeyParser, hide_env_values = true)]
     pub jwt_secret: Option<SecretString>,
@@ -114,6 +117,7 @@ impl Config {
             nats_subject_prefix: String::new(),
             // Tests share one NATS server; see `StreamLimits::unbounded`.
             nats_streams: shared::events::StreamLimits::unbounded(),
+            nats_auth: shared::events::NatsAuth::default(),
             jwt_secret: Some(jwt_secret),
             jwt_previous_secrets: Vec::new(),
             rate_limits: RateLimits::On,

@@ -5,6 +5,10 @@
 //!
 //! A subject prefix (and the matching stream-name prefix) lets several deployments, or tests,
 //! share one NATS server without seeing each other.
+//!
+//! Each stream is created by the first process that publishes or consumes its events, and by
+//! no other: with per-service NATS permissions (`deploy/nats/nats.conf`) a process may touch
+//! only the streams it uses.
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,7 +21,10 @@ use futures::{stream::BoxStream, StreamExt};
 use tokio::sync::{mpsc, watch, OnceCell};
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::bus::{Ack, BusError, Delivery, Envelope, EventBus};
+use super::{
+    bus::{Ack, BusError, Delivery, Envelope, EventBus},
+    nats_auth::NatsAuth,
+};
 
 /// How long JetStream remembers a `Nats-Msg-Id` to drop re-publishes.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
@@ -57,7 +64,8 @@ pub struct NatsBus {
     jetstream: jetstream::Context,
     subject_prefix: String,
     stream_prefix: String,
-    streams_ready: Arc<OnceCell<()>>,
+    /// One per family: `accounts`, then `chat`.
+    streams_ready: Arc<[OnceCell<()>; 2]>,
     reconnections: watch::Receiver<u64>,
     limits: StreamLimits,
 }
@@ -66,12 +74,32 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
     BusError::Unavailable(e.to_string())
 }
 
+/// The event family of a logical subject: `accounts` for `accounts.…`, `chat` for the rest.
+fn family(subject: &str) -> &'static str {
+    if subject.starts_with("accounts") {
+        "accounts"
+    } else {
+        "chat"
+    }
+}
+
 impl NatsBus {
-    /// Connects to `url`. The connection is retried in the background, so a service starts
-    /// (and keeps accepting writes into its outbox) while NATS is down.
+    /// Connects to `url` without credentials. The connection is retried in the background,
+    /// so a service starts (and keeps accepting writes into its outbox) while NATS is down.
     pub async fn connect(url: &str, subject_prefix: &str) -> Result<Self, BusError> {
+        Self::connect_with_auth(url, subject_prefix, &NatsAuth::default()).await
+    }
+
+    /// Like [`Self::connect`], as the user (or token, or creds file) in `auth`. Wrong
+    /// credentials do not fail here: the client keeps retrying, and the bus stays unconnected.
+    pub async fn connect_with_auth(
+        url: &str,
+        subject_prefix: &str,
+        auth: &NatsAuth,
+    ) -> Result<Self, BusError> {
         let (reconnected, reconnections) = watch::channel(0u64);
-        let client = async_nats::ConnectOptions::new()
+        let options = auth.apply(async_nats::ConnectOptions::new()).await?;
+        let client = options
             .event_callback(move |event| {
                 let reconnected = reconnected.clone();
                 async move {
@@ -114,7 +142,7 @@ impl NatsBus {
             jetstream,
             subject_prefix: subject_prefix.to_owned(),
             stream_prefix,
-            streams_ready: Arc::new(OnceCell::new()),
+            streams_ready: Arc::new([OnceCell::new(), OnceCell::new()]),
             reconnections,
             limits: StreamLimits::unbounded(),
         })
@@ -133,12 +161,11 @@ impl NatsBus {
 
     /// The stream holding `subject`'s events: `<PREFIX>ACCOUNTS` or `<PREFIX>CHAT`.
     pub fn stream_name_for(&self, subject: &str) -> String {
-        let family = if subject.starts_with("accounts") {
-            "ACCOUNTS"
-        } else {
-            "CHAT"
-        };
-        format!("{}{family}", self.stream_prefix)
+        format!(
+            "{}{}",
+            self.stream_prefix,
+            family(subject).to_ascii_uppercase()
+        )
     }
 
     /// The configuration this service wants for `family`'s stream, applied over `base` so
@@ -165,40 +192,33 @@ impl NatsBus {
         }
     }
 
-    async fn ensure_streams(&self) -> Result<(), BusError> {
-        self.streams_ready
+    /// Creates the stream of `subject`'s family, or brings an existing one's retention up to
+    /// date (once per bus).
+    async fn ensure_stream(&self, subject: &str) -> Result<(), BusError> {
+        let family = family(subject);
+        let ready = &self.streams_ready[usize::from(family == "chat")];
+        ready
             .get_or_try_init(|| async {
-                for family in ["accounts", "chat"] {
-                    let name = self.stream_name_for(family);
-                    match self.jetstream.get_stream(&name).await {
-                        Ok(mut existing) => {
-                            let current =
-                                existing.info().await.map_err(unavailable)?.config.clone();
-                            let wanted = self.stream_config(family, current.clone());
-                            if (
-                                wanted.max_bytes,
-                                wanted.max_age,
-                                wanted.max_messages_per_subject,
-                                wanted.discard,
-                            ) != (
-                                current.max_bytes,
-                                current.max_age,
-                                current.max_messages_per_subject,
-                                current.discard,
-                            ) {
-                                self.jetstream
-                                    .update_stream(wanted)
-                                    .await
-                                    .map_err(unavailable)?;
-                            }
-                        }
-                        Err(_) => {
-                            let config = self.stream_config(family, stream::Config::default());
-                            self.jetstream
-                                .get_or_create_stream(config)
-                                .await
-                                .map_err(unavailable)?;
-                        }
+                let name = self.stream_name_for(family);
+                let Ok(mut existing) = self.jetstream.get_stream(&name).await else {
+                    let config = self.stream_config(family, stream::Config::default());
+                    self.jetstream
+                        .get_or_create_stream(config)
+                        .await
+                        .map_err(unavailable)?;
+                    return Ok(());
+                };
+                let current = existing.info().await.map_err(unavailable)?.config.clone();
+                let wanted = self.stream_config(family, current.clone());
+                let retention = |c: &stream::Config| {
+                    (c.max_bytes, c.max_age, c.max_messages_per_subject, c.discard)
+                };
+                if retention(&wanted) != retention(&current) {
+                    // The stream works as it is; a process not allowed to edit it (NATS
+                    // permissions) or configured differently from the stream's owner says so
+                    // and goes on.
+                    if let Err(e) = self.jetstream.update_stream(wanted).await {
+                        tracing::warn!(error = %e, stream = %name, "could not update the stream's retention");
                     }
                 }
                 Ok(())
@@ -249,7 +269,9 @@ impl Ack for JetStreamAck {
 #[async_trait]
 impl EventBus for NatsBus {
     async fn publish_batch(&self, events: &[Envelope]) -> Result<(), BusError> {
-        self.ensure_streams().await?;
+        for event in events {
+            self.ensure_stream(&event.subject).await?;
+        }
         let mut acks = Vec::with_capacity(events.len());
         for event in events {
             let mut headers = HeaderMap::new();
@@ -350,10 +372,10 @@ impl NatsBus {
         filter: &str,
         sender: &mpsc::Sender<Delivery>,
     ) -> Result<(), BusError> {
-        self.ensure_streams().await?;
         let logical = filter
             .strip_prefix(self.subject_prefix.as_str())
             .unwrap_or(filter);
+        self.ensure_stream(logical).await?;
         let stream = self
             .jetstream
             .get_stream(self.stream_name_for(logical))

@@ -1,13 +1,16 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
-//! either backend, a NATS subject prefix per test, and quiet tracing unless `TEST_LOG=1`.
+//! either backend, a NATS subject prefix per test, a NATS server with the deployed users and
+//! permissions, and quiet tracing unless `TEST_LOG=1`.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
 pub mod memory;
+mod nats_server;
 mod proxy;
 
 use std::{path::PathBuf, sync::Once};
 
+pub use nats_server::{SecuredNats, NATS_USERS};
 pub use proxy::TcpProxy;
 
 use sqlx::{Connection, Executor, PgConnection};

@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod hostile_clients;
 mod login;
+mod nats_auth;
 mod openapi;
 mod operations;
 mod outage;

@@ -6,6 +6,7 @@ mod expiry;
 mod helpers;
 mod hostile_clients;
 mod messages;
+mod nats_auth;
 mod nats_outage;
 mod operations;
 mod rooms;
