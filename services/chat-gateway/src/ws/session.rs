@@ -4,6 +4,9 @@
 //!
 //! One task per socket (not a reader and a writer task) keeps an idle socket to a few
 //! kilobytes: tens of thousands of mostly idle sockets are the normal load.
+//!
+//! At shutdown a session first stops reading frames, keeps delivering while the writers commit
+//! what they hold, then sends what is queued and closes with 1001 (see `crate::shutdown`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,7 +14,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use shared::{events::catalog::SenderType, ids::UserId};
 use tokio::{sync::mpsc, time::Instant};
-use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::Instrument;
 
 use super::{
@@ -22,6 +25,7 @@ use super::{
 use crate::{
     domain::{Message, RoomId},
     limits::RateLimiters,
+    shutdown::ShutdownSignals,
     store::PendingMessage,
     writer::MessageWriter,
 };
@@ -66,8 +70,10 @@ pub struct SessionContext {
     pub hub: Arc<Hub>,
     /// Limits.
     pub limits: SessionLimits,
-    /// Cancelled on shutdown.
-    pub stop: CancellationToken,
+    /// When to stop reading and when to close.
+    pub shutdown: ShutdownSignals,
+    /// Keeps shutdown waiting until this session has closed.
+    pub tracked: TaskTrackerToken,
 }
 
 fn close(code: u16, reason: &'static str) -> WsMessage {
@@ -89,10 +95,14 @@ where
         ctx.limits.ping_interval,
     );
     let mut last_seen = Instant::now();
+    let mut stopping = false;
 
     let farewell = loop {
         tokio::select! {
-            () = ctx.stop.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            () = ctx.shutdown.close.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            // From here on frames stay unread: the writers are closing, and a frame left
+            // unanswered is one the client sends again on its next socket.
+            () = ctx.shutdown.stop.cancelled(), if !stopping => stopping = true,
             frame = outgoing.recv() => match frame {
                 Some(text) => {
                     if !send_within(&mut socket, WsMessage::Text(text), ctx.limits.idle_timeout).await {
@@ -101,7 +111,7 @@ where
                 }
                 None => break Some(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
             },
-            incoming = socket.next() => {
+            incoming = socket.next(), if !stopping => {
                 let Some(Ok(incoming)) = incoming else { break None };
                 last_seen = Instant::now();
                 let reply = match incoming {
@@ -117,7 +127,7 @@ where
                     }
                 }
             },
-            _ = ping.tick() => {
+            _ = ping.tick(), if !stopping => {
                 if last_seen.elapsed() >= ctx.limits.idle_timeout {
                     break Some(close(CLOSE_IDLE, "idle timeout"));
                 }
@@ -129,9 +139,37 @@ where
     };
     ctx.hub.leave(ctx.room, conn);
     if let Some(frame) = farewell {
-        send_within(&mut socket, frame, CLOSE_GRACE).await;
+        // At shutdown the echoes of the last commits are queued here: they go out before the
+        // close, so a sender knows its message was saved.
+        while let Ok(text) = outgoing.try_recv() {
+            if !send_within(&mut socket, WsMessage::Text(text), CLOSE_GRACE).await {
+                break;
+            }
+        }
+        if send_within(&mut socket, frame, CLOSE_GRACE).await {
+            await_close_reply(&mut socket).await;
+        }
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, socket.close()).await;
+}
+
+/// The rest of the closing handshake: reads, and drops, what the client sent until its close
+/// frame answers ours. Dropping a TCP socket with unread data makes the kernel reset the
+/// connection, and a reset discards what the client has not read yet, our close frame
+/// included: the client would see a dropped connection instead of the close code. At shutdown
+/// there is unread data, since sessions stop reading first.
+async fn await_close_reply<S, E>(socket: &mut S)
+where
+    S: Stream<Item = Result<WsMessage, E>> + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// How long the closing handshake may take before the socket is simply dropped.
