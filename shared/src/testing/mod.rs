@@ -1,13 +1,16 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
-//! either backend, a NATS subject prefix per test, and quiet tracing unless `TEST_LOG=1`.
+//! either backend, a NATS subject prefix per test, quiet tracing unless `TEST_LOG=1`, and for
+//! outage drills a TCP proxy to cut and a private Postgres server to stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
 pub mod memory;
+mod private_postgres;
 mod proxy;
 
 use std::{path::PathBuf, sync::Once};
 
+pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
 
 use sqlx::{Connection, Executor, PgConnection};
