@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     config::Config,
     limits::RateLimiters,
+    shutdown::Shutdown,
     store::ChatStore,
     writer::MessageWriter,
     ws::{hub::Hub, socket_slots::SocketSlots},
@@ -43,8 +44,8 @@ pub struct AppState {
     pub socket_slots: Arc<SocketSlots>,
     /// Wakes the outbox relay after a commit.
     pub outbox_wake: Arc<Notify>,
-    /// Cancelled on shutdown; sessions close with 1001.
-    pub stop: CancellationToken,
+    /// The ordered shutdown sessions take part in.
+    pub shutdown: Arc<Shutdown>,
 }
 
 impl FromRef<AppState> for TokenVerifier {
@@ -77,7 +78,8 @@ impl Readiness for StoreReadiness {
 
 impl Service {
     /// Connects storage (migrating it), starts the writers and builds the router. `stop` is
-    /// the shutdown signal sessions and background tasks watch.
+    /// the shutdown signal sessions and background tasks watch; the shutdown runs in the task
+    /// [`Self::start_background`] returns.
     pub async fn build(
         config: Config,
         bus: Arc<dyn EventBus>,
@@ -108,7 +110,7 @@ impl Service {
             store,
             verifier: keys.verifier(),
             outbox_wake,
-            stop,
+            shutdown: Arc::new(Shutdown::new(stop)),
         };
         Ok(Self {
             router: crate::router::router(state.clone()),
@@ -135,10 +137,14 @@ impl Service {
         Arc::new(StoreReadiness(self.state.store.clone()))
     }
 
-    /// Starts the outbox relay, the owner projection and the pool gauge; they end with `stop`.
-    /// Returns once the projection is subscribed.
+    /// Starts the outbox relay, the owner projection, the pool gauge and the ordered shutdown
+    /// (`crate::shutdown`); the task ends once the stop token is cancelled, the writers are
+    /// drained, the sockets are closed and the relay has made its last attempt. Returns once
+    /// the projection is subscribed.
     pub async fn start_background(&self) -> tokio::task::JoinHandle<()> {
-        let stop = self.state.stop.clone();
+        let shutdown = self.state.shutdown.clone();
+        let writer = self.state.writer.clone();
+        let stop = shutdown.stop().clone();
         let relay = self.relay();
         let store = self.state.store.clone();
         let deliveries =
@@ -167,7 +173,14 @@ impl Service {
                     }
                 }
             };
-            tokio::join!(relay.run_until_stopped(stop.clone()), projection, gauges);
+            // The relay outlives the writers so that their last commits are published here.
+            let relay_stop = shutdown.sockets_closing().clone();
+            tokio::join!(
+                shutdown.run(&writer),
+                relay.run_until_stopped(relay_stop),
+                projection,
+                gauges
+            );
         })
     }
 }
@@ -231,7 +244,7 @@ impl Application {
             router,
             &state.config.http,
             state.config.trust_forwarded_for,
-            state.stop.clone(),
+            state.shutdown.stop().clone(),
         )
         .await?;
         background.await?;

@@ -3,7 +3,8 @@
 //!
 //! `router` → `routes` / `ws::upgrade` → `domain` → `writer` (group commit) → `store`; committed
 //! messages go to local sockets through the `ws::hub` at once and to other replicas through
-//! the outbox and NATS (`fanout`). Owners come from `consumers::account_events`.
+//! the outbox and NATS (`fanout`). Owners come from `consumers::account_events`. `shutdown`
+//! orders a stop: frames refused, writers drained, then sockets closed.
 
 pub mod app;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod limits;
 pub mod openapi;
 pub mod router;
 pub mod routes;
+pub mod shutdown;
 pub mod store;
 pub mod writer;
 pub mod ws;

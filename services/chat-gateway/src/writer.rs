@@ -4,13 +4,19 @@
 //!
 //! Messages are sharded by room over a few writers, so one room's messages keep their order
 //! and several batches can be in flight on Postgres.
+//!
+//! At shutdown [`MessageWriter::drain`] stops taking messages and commits those already
+//! handed over before the writers end: a message accepted before the signal is not dropped
+//! with the process (see `crate::shutdown`).
 
 use std::{
     hash::{Hash, Hasher},
     sync::Arc,
+    time::Duration,
 };
 
 use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::store::{ChatStore, PendingMessage, StoreError};
 
@@ -26,22 +32,44 @@ struct Job {
 #[derive(Clone)]
 pub struct MessageWriter {
     shards: Arc<Vec<mpsc::Sender<Job>>>,
+    closing: CancellationToken,
+    tasks: TaskTracker,
 }
 
 impl MessageWriter {
     /// Starts `shards` writer tasks over `store`; `wake` is notified after each commit so the
     /// outbox relay publishes at once.
     pub fn spawn(store: Arc<dyn ChatStore>, wake: Arc<Notify>, shards: usize) -> Self {
+        let closing = CancellationToken::new();
+        let tasks = TaskTracker::new();
         let senders = (0..shards.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
-                tokio::spawn(run_writer(store.clone(), wake.clone(), receiver));
+                tasks.spawn(run_writer(
+                    store.clone(),
+                    wake.clone(),
+                    receiver,
+                    closing.clone(),
+                ));
                 sender
             })
             .collect();
+        tasks.close();
         Self {
             shards: Arc::new(senders),
+            closing,
+            tasks,
         }
+    }
+
+    /// Stops taking messages (a later [`Self::commit`] fails, so its sender is told it was not
+    /// saved) and waits until every message already handed over is committed or refused.
+    /// `false` when `within` passed first.
+    pub async fn drain(&self, within: Duration) -> bool {
+        self.closing.cancel();
+        tokio::time::timeout(within, self.tasks.wait())
+            .await
+            .is_ok()
     }
 
     /// Commits one message; returns once it is durable.
@@ -63,9 +91,24 @@ async fn run_writer(
     store: Arc<dyn ChatStore>,
     wake: Arc<Notify>,
     mut receiver: mpsc::Receiver<Job>,
+    closing: CancellationToken,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut closed = false;
+    loop {
+        let received = tokio::select! {
+            received = receiver.recv_many(&mut jobs, MAX_BATCH) => received,
+            () = closing.cancelled(), if !closed => {
+                // New sends fail from here on; what is queued is still received, then
+                // `recv_many` returns 0 and the writer ends.
+                receiver.close();
+                closed = true;
+                continue;
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let batch: Vec<PendingMessage> = jobs.iter().map(|j| j.pending.clone()).collect();
         let started = std::time::Instant::now();
         let outcome = store.insert_messages(&batch).await;

@@ -1,16 +1,19 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
 //! either backend, a NATS subject prefix per test, a NATS server with the deployed users and
-//! permissions, and quiet tracing unless `TEST_LOG=1`.
+//! permissions, quiet tracing unless `TEST_LOG=1`, and for outage drills a TCP proxy to cut and
+//! a private Postgres server to stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
 pub mod memory;
 mod nats_server;
+mod private_postgres;
 mod proxy;
 
 use std::{path::PathBuf, sync::Once};
 
 pub use nats_server::{SecuredNats, NATS_USERS};
+pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
 
 use sqlx::{Connection, Executor, PgConnection};

@@ -4,6 +4,9 @@
 //!
 //! One task per socket (not a reader and a writer task) keeps an idle socket to a few
 //! kilobytes: tens of thousands of mostly idle sockets are the normal load.
+//!
+//! At shutdown a session first stops reading frames, keeps delivering while the writers commit
+//! what they hold, then sends what is queued and closes with 1001 (see `crate::shutdown`).
 
 use std::{pin::Pin, sync::Arc, time::Duration};
 
@@ -15,7 +18,7 @@ use tokio::{
     sync::mpsc,
     time::{Instant, Sleep},
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 use tracing::Instrument;
 
 use super::{
@@ -26,6 +29,7 @@ use super::{
 use crate::{
     domain::{Message, RoomId},
     limits::RateLimiters,
+    shutdown::ShutdownSignals,
     store::PendingMessage,
     writer::MessageWriter,
 };
@@ -76,8 +80,10 @@ pub struct SessionContext {
     pub hub: Arc<Hub>,
     /// Limits.
     pub limits: SessionLimits,
-    /// Cancelled on shutdown.
-    pub stop: CancellationToken,
+    /// When to stop reading and when to close.
+    pub shutdown: ShutdownSignals,
+    /// Keeps shutdown waiting until this session has closed.
+    pub tracked: TaskTrackerToken,
 }
 
 fn close(code: u16, reason: &'static str) -> WsMessage {
@@ -103,10 +109,14 @@ where
     let mut expiry = ctx
         .token_expires_at
         .map(|at| Box::pin(tokio::time::sleep_until(instant_of(at))));
+    let mut stopping = false;
 
     let farewell = loop {
         tokio::select! {
-            () = ctx.stop.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            () = ctx.shutdown.close.cancelled() => break Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            // From here on frames stay unread: the writers are closing, and a frame left
+            // unanswered is one the client sends again on its next socket.
+            () = ctx.shutdown.stop.cancelled(), if !stopping => stopping = true,
             () = expired(&mut expiry) => break Some(close(CLOSE_TOKEN_EXPIRED, "token expired")),
             frame = outgoing.recv() => match frame {
                 Some(text) => {
@@ -116,7 +126,7 @@ where
                 }
                 None => break Some(close(CLOSE_SLOW_CONSUMER, "slow consumer")),
             },
-            incoming = socket.next() => {
+            incoming = socket.next(), if !stopping => {
                 let Some(Ok(incoming)) = incoming else { break None };
                 last_seen = Instant::now();
                 let reply = match incoming {
@@ -132,7 +142,7 @@ where
                     }
                 }
             },
-            _ = ping.tick() => {
+            _ = ping.tick(), if !stopping => {
                 if last_seen.elapsed() >= ctx.limits.idle_timeout {
                     break Some(close(CLOSE_IDLE, "idle timeout"));
                 }
@@ -144,7 +154,16 @@ where
     };
     ctx.hub.leave(ctx.room, conn);
     if let Some(frame) = farewell {
-        send_within(&mut socket, frame, CLOSE_GRACE).await;
+        // At shutdown the echoes of the last commits are queued here: they go out before the
+        // close, so a sender knows its message was saved.
+        while let Ok(text) = outgoing.try_recv() {
+            if !send_within(&mut socket, WsMessage::Text(text), CLOSE_GRACE).await {
+                break;
+            }
+        }
+        if send_within(&mut socket, frame, CLOSE_GRACE).await {
+            await_close_reply(&mut socket).await;
+        }
     }
     let _ = tokio::time::timeout(CLOSE_GRACE, socket.close()).await;
 }
@@ -160,6 +179,25 @@ async fn expired(expiry: &mut Option<Pin<Box<Sleep>>>) {
         Some(deadline) => deadline.as_mut().await,
         None => std::future::pending().await,
     }
+}
+
+/// The rest of the closing handshake: reads, and drops, what the client sent until its close
+/// frame answers ours. Dropping a TCP socket with unread data makes the kernel reset the
+/// connection, and a reset discards what the client has not read yet, our close frame
+/// included: the client would see a dropped connection instead of the close code. At shutdown
+/// there is unread data, since sessions stop reading first.
+async fn await_close_reply<S, E>(socket: &mut S)
+where
+    S: Stream<Item = Result<WsMessage, E>> + Unpin,
+{
+    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if matches!(frame, WsMessage::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// How long the closing handshake may take before the socket is simply dropped.

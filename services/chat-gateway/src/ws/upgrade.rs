@@ -104,7 +104,8 @@ pub async fn chat_socket(
             send_queue: config.ws_send_queue,
             max_room_messages: config.room_max_messages,
         },
-        stop: state.stop.clone(),
+        shutdown: state.shutdown.signals(),
+        tracked: state.shutdown.session(),
     };
     // Small buffers: most sockets are idle, and library defaults (128 KiB) would cost more
     // memory per socket than everything else together.
