@@ -447,7 +447,7 @@ async fn flooding_beyond_the_burst_gets_error_frames_and_the_socket_stays_open(
 
 #[rstest]
 #[tokio::test]
-async fn the_rate_limit_is_per_socket(
+async fn a_flooding_visitor_never_holds_back_the_owners_messages(
     #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
 ) {
     // Arrange
