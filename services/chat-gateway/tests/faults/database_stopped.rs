@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::{history_ids, start_chat, try_history, try_start_chat, Answer},
     deployment::Deployment,
-    participants::{spawn_visitor, Ending, OwnerSocket, VisitorPlan},
+    participants::{spawn_visitors, Ending, OwnerSocket},
     replica::Replica,
 };
 
@@ -49,21 +49,7 @@ async fn fault_postgres_stopped_mid_conversation_is_a_503_then_chat_resumes_with
         chats.push(chat);
     }
     let stop = CancellationToken::new();
-    let visitors: Vec<_> = chats
-        .iter()
-        .map(|chat| {
-            spawn_visitor(
-                VisitorPlan {
-                    room_id: chat.room_id.clone(),
-                    token: chat.visitor_token.clone(),
-                    replicas: vec![gateway.ws()],
-                    period: PERIOD,
-                    reconnect: true,
-                },
-                stop.clone(),
-            )
-        })
-        .collect();
+    let visitors = spawn_visitors(&chats, &[gateway.ws()], PERIOD, true, &stop);
 
     // Act
     tokio::time::sleep(Duration::from_secs(2)).await;

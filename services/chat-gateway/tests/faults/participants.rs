@@ -55,6 +55,29 @@ pub struct VisitorPlan {
     pub reconnect: bool,
 }
 
+/// One visitor per chat, each following `replicas` as [`VisitorPlan`] says, until `stop`.
+pub fn spawn_visitors(
+    chats: &[crate::api::Chat],
+    replicas: &[String],
+    period: Duration,
+    reconnect: bool,
+    stop: &CancellationToken,
+) -> Vec<JoinHandle<VisitorLog>> {
+    chats
+        .iter()
+        .map(|chat| {
+            let plan = VisitorPlan {
+                room_id: chat.room_id.clone(),
+                token: chat.visitor_token.clone(),
+                replicas: replicas.to_vec(),
+                period,
+                reconnect,
+            };
+            spawn_visitor(plan, stop.clone())
+        })
+        .collect()
+}
+
 /// One acknowledged message.
 pub struct Ack {
     /// The message id.

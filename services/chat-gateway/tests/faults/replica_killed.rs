@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::{history_ids, start_chat},
     deployment::Deployment,
-    participants::{spawn_visitor, Ending, OwnerSocket, VisitorPlan},
+    participants::{spawn_visitors, Ending, OwnerSocket},
     replica::Replica,
 };
 
@@ -42,21 +42,7 @@ async fn fault_a_replica_killed_mid_conversation_loses_no_acknowledged_message()
     // subscriptions reach the server before A publishes.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let stop = CancellationToken::new();
-    let visitors: Vec<_> = chats
-        .iter()
-        .map(|chat| {
-            spawn_visitor(
-                VisitorPlan {
-                    room_id: chat.room_id.clone(),
-                    token: chat.visitor_token.clone(),
-                    replicas: vec![a.ws(), b.ws()],
-                    period: PERIOD,
-                    reconnect: true,
-                },
-                stop.clone(),
-            )
-        })
-        .collect();
+    let visitors = spawn_visitors(&chats, &[a.ws(), b.ws()], PERIOD, true, &stop);
 
     // Act
     tokio::time::sleep(Duration::from_secs(4)).await;

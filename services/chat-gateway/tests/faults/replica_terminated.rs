@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     api::{history_ids, start_chat},
     deployment::Deployment,
-    participants::{spawn_visitor, Ending, OwnerSocket, VisitorPlan},
+    participants::{spawn_visitors, Ending, OwnerSocket},
     replica::{Replica, STARTUP},
 };
 
@@ -41,21 +41,7 @@ async fn fault_a_replica_stopped_with_sigterm_under_load_echoes_every_commit_the
         chats.push(chat);
     }
     let stop = CancellationToken::new();
-    let visitors: Vec<_> = chats
-        .iter()
-        .map(|chat| {
-            spawn_visitor(
-                VisitorPlan {
-                    room_id: chat.room_id.clone(),
-                    token: chat.visitor_token.clone(),
-                    replicas: vec![a.ws()],
-                    period: PERIOD,
-                    reconnect: false,
-                },
-                stop.clone(),
-            )
-        })
-        .collect();
+    let visitors = spawn_visitors(&chats, &[a.ws()], PERIOD, false, &stop);
 
     // Act
     tokio::time::sleep(Duration::from_secs(3)).await;
