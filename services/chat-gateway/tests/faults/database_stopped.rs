@@ -10,9 +10,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    api::{history_ids, start_chat, try_history, try_start_chat, Answer},
+    api::{history_ids, try_history, try_start_chat, Answer},
     deployment::Deployment,
-    participants::{spawn_visitors, Ending, OwnerSocket},
+    participants::{open_rooms, spawn_visitors, Ending},
     replica::Replica,
 };
 
@@ -41,13 +41,7 @@ async fn fault_postgres_stopped_mid_conversation_is_a_503_then_chat_resumes_with
     // Rate limits off: while a commit waits for the database a session reads nothing, and
     // the frames that pile up meanwhile would arrive as one burst over the limit.
     let mut gateway = Replica::start(&deployment, "a", &[("RATE_LIMITS", "off")]).await;
-    let mut chats = Vec::with_capacity(ROOMS);
-    let mut owner_sockets = Vec::with_capacity(ROOMS);
-    for owner in &owners {
-        let chat = start_chat(&gateway.http(), owner.id).await;
-        owner_sockets.push(OwnerSocket::open(&gateway.ws(), &chat.room_id, &owner.token).await);
-        chats.push(chat);
-    }
+    let (chats, owner_sockets) = open_rooms(&owners, &gateway.http(), &gateway.ws()).await;
     let stop = CancellationToken::new();
     let visitors = spawn_visitors(&chats, &[gateway.ws()], PERIOD, true, &stop);
 

@@ -55,6 +55,23 @@ pub struct VisitorPlan {
     pub reconnect: bool,
 }
 
+/// A chat with each owner, started through `chat_base`, and each owner's socket on its room
+/// opened on `owner_ws`.
+pub async fn open_rooms(
+    owners: &[crate::deployment::Owner],
+    chat_base: &str,
+    owner_ws: &str,
+) -> (Vec<crate::api::Chat>, Vec<OwnerSocket>) {
+    let mut chats = Vec::with_capacity(owners.len());
+    let mut sockets = Vec::with_capacity(owners.len());
+    for owner in owners {
+        let chat = crate::api::start_chat(chat_base, owner.id).await;
+        sockets.push(OwnerSocket::open(owner_ws, &chat.room_id, &owner.token).await);
+        chats.push(chat);
+    }
+    (chats, sockets)
+}
+
 /// One visitor per chat, each following `replicas` as [`VisitorPlan`] says, until `stop`.
 pub fn spawn_visitors(
     chats: &[crate::api::Chat],

@@ -11,9 +11,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    api::{history_ids, start_chat},
+    api::history_ids,
     deployment::Deployment,
-    participants::{spawn_visitors, Ending, OwnerSocket},
+    participants::{open_rooms, spawn_visitors, Ending},
     replica::Replica,
 };
 
@@ -31,13 +31,7 @@ async fn fault_a_replica_killed_mid_conversation_loses_no_acknowledged_message()
         Replica::start(&deployment, "a", &[]),
         Replica::start(&deployment, "b", &[])
     );
-    let mut chats = Vec::with_capacity(ROOMS);
-    let mut owner_sockets = Vec::with_capacity(ROOMS);
-    for owner in &owners {
-        let chat = start_chat(&a.http(), owner.id).await;
-        owner_sockets.push(OwnerSocket::open(&b.ws(), &chat.room_id, &owner.token).await);
-        chats.push(chat);
-    }
+    let (chats, owner_sockets) = open_rooms(&owners, &a.http(), &b.ws()).await;
     // B subscribes to each room's NATS subject as its owner socket joins; let those
     // subscriptions reach the server before A publishes.
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -10,9 +10,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    api::{history_ids, start_chat},
+    api::history_ids,
     deployment::Deployment,
-    participants::{spawn_visitors, Ending, OwnerSocket},
+    participants::{open_rooms, spawn_visitors, Ending},
     replica::{Replica, STARTUP},
 };
 
@@ -33,13 +33,7 @@ async fn fault_a_replica_stopped_with_sigterm_under_load_echoes_every_commit_the
         Replica::start(&deployment, "a", &[("RATE_LIMITS", "off")]),
         Replica::start(&deployment, "b", &[])
     );
-    let mut chats = Vec::with_capacity(ROOMS);
-    let mut owner_sockets = Vec::with_capacity(ROOMS);
-    for owner in &owners {
-        let chat = start_chat(&a.http(), owner.id).await;
-        owner_sockets.push(OwnerSocket::open(&a.ws(), &chat.room_id, &owner.token).await);
-        chats.push(chat);
-    }
+    let (chats, owner_sockets) = open_rooms(&owners, &a.http(), &a.ws()).await;
     let stop = CancellationToken::new();
     let visitors = spawn_visitors(&chats, &[a.ws()], PERIOD, false, &stop);
 
