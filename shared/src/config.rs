@@ -1,5 +1,6 @@
 //! Configuration pieces both services read: the database URL (redacted when printed), the
-//! rate-limit switch and the JWT secrets. Each service composes them into its own `Config`.
+//! rate-limit switch and the JWT secrets; the defaults of a settings struct, read from its clap
+//! definition so they are written once; and `print-config`.
 
 use std::{fmt, str::FromStr};
 
@@ -64,14 +65,8 @@ impl fmt::Debug for DatabaseUrl {
 
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self.url.expose_secret();
         // Keep scheme, host and database; drop anything that may be a credential.
-        match (url.find("://"), url.rfind('@')) {
-            (Some(scheme_end), Some(at)) if at > scheme_end => {
-                write!(f, "{}://***@{}", &url[..scheme_end], &url[at + 1..])
-            }
-            _ => f.write_str(url),
-        }
+        f.write_str(&redact_url_credentials(self.url.expose_secret()))
     }
 }
 
@@ -157,6 +152,61 @@ impl FromStr for RateLimits {
             "off" | "false" | "0" => Ok(Self::Off),
             other => Err(format!("RATE_LIMITS must be on or off, not {other:?}")),
         }
+    }
+}
+
+/// The defaults a clap settings struct declares, ignoring the environment: what tests and the
+/// standalone bundle start from, so no default is written twice.
+pub fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let mut command = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
+    let ids: Vec<clap::Id> = command.get_arguments().map(|a| a.get_id().clone()).collect();
+    for id in ids {
+        command = command.mut_arg(id, |arg| arg.env(None));
+    }
+    let matches = command
+        .try_get_matches_from(std::iter::empty::<&str>())
+        .expect("every setting has a default or is optional");
+    T::from_arg_matches(&matches).expect("the defaults parse")
+}
+
+/// `print-config`: every setting with an environment variable, as an annotated env file in the
+/// order of `--help`: a comment with the setting's help and where its value came from, then
+/// `NAME=value`. Secrets show as `<redacted>`, credentials in URLs as `***`.
+pub fn print_effective(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for arg in command.get_arguments() {
+        let Some(env) = arg.get_env() else { continue };
+        let id = arg.get_id().as_str();
+        let value = match matches.get_raw(id) {
+            None => String::new(),
+            Some(_) if arg.is_hide_env_values_set() => "<redacted>".into(),
+            Some(raw) => raw
+                .map(|v| redact_url_credentials(&v.to_string_lossy()))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let source = match matches.value_source(id) {
+            Some(clap::parser::ValueSource::EnvVariable) => "environment",
+            Some(clap::parser::ValueSource::CommandLine) => "command line",
+            Some(clap::parser::ValueSource::DefaultValue) => "default",
+            _ => "unset",
+        };
+        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        writeln!(out, "# {help} [{source}]\n{}={value}", env.to_string_lossy())?;
+    }
+    Ok(())
+}
+
+/// `scheme://user:password@host/..` → `scheme://***@host/..`; anything else unchanged.
+pub fn redact_url_credentials(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
     }
 }
 

@@ -30,6 +30,17 @@ pub struct IssueArgs {
     pub url_template: String,
 }
 
+/// Runs a `stickers` command.
+pub async fn run(
+    command: StickersCommand,
+    store: &dyn AccountStore,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match command {
+        StickersCommand::Issue(args) => issue_stickers(store, &args, out).await.map(drop),
+    }
+}
+
 /// Issues the stickers, writes the QR files, and prints the ids to `out`.
 pub async fn issue_stickers(
     store: &dyn AccountStore,

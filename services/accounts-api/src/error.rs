@@ -3,30 +3,38 @@
 use shared::http::{ApiError, FieldErrors};
 
 use crate::{
-    domain::password_hasher::HashError,
+    domain::{password_hasher::HashError, RegistrationConflict},
     store::{Constraint, StoreError},
 };
 
-/// The guide's exact text for a sticker that was activated before.
-pub const ALREADY_REGISTERED: &str = "User already registered. Please login.";
-/// No sticker with that id.
-pub const USER_NOT_FOUND: &str = "User not found.";
-/// DRF's unique-validator text for the phone number.
-pub const PHONE_TAKEN: &str = "user with this phone number already exists.";
+/// Adds a refused registration's field error in the guide's words.
+pub fn add_conflict(errors: &mut FieldErrors, conflict: RegistrationConflict) {
+    match conflict {
+        RegistrationConflict::UnknownSticker => errors.add("user_id", "User not found."),
+        RegistrationConflict::AlreadyRegistered => {
+            errors.add("user_id", "User already registered. Please login.");
+        }
+        // DRF's unique-validator text.
+        RegistrationConflict::PhoneTaken => {
+            errors.add("phone_number", "user with this phone number already exists.");
+        }
+    }
+}
+
+impl From<RegistrationConflict> for ApiError {
+    fn from(conflict: RegistrationConflict) -> Self {
+        let mut errors = FieldErrors::default();
+        add_conflict(&mut errors, conflict);
+        Self::Validation(errors)
+    }
+}
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
-            StoreError::UnknownSticker => {
-                Self::Validation(FieldErrors::single("user_id", USER_NOT_FOUND))
-            }
-            StoreError::AlreadyRegistered => {
-                Self::Validation(FieldErrors::single("user_id", ALREADY_REGISTERED))
-            }
-            StoreError::Conflict(Constraint::PhoneNumber) => {
-                Self::Validation(FieldErrors::single("phone_number", PHONE_TAKEN))
-            }
+            StoreError::Registration(conflict) => conflict.into(),
+            StoreError::Conflict(Constraint::PhoneNumber) => RegistrationConflict::PhoneTaken.into(),
             StoreError::Conflict(Constraint::UserId) => {
                 Self::Internal(anyhow::anyhow!("sticker id collision"))
             }

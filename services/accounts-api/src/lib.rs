@@ -14,8 +14,10 @@ pub mod login_throttle;
 pub mod openapi;
 pub mod router;
 pub mod routes;
+pub mod sessions;
+pub mod state;
 pub mod store;
 
-pub use app::{Application, Service};
+pub use app::{AccountsService, Application};
 pub use config::Config;
 pub use router::{openapi, router};

@@ -42,8 +42,8 @@ impl LoginThrottle {
         fn limiter<K: std::hash::Hash>(config: &Config, count: u32) -> KeyedLimiter<K> {
             KeyedLimiter::bounded(
                 Quota::per_window(count, Duration::from_secs(config.login_failure_window_secs)),
-                config.rate_limits.enabled(),
-                config.throttle_max_keys,
+                config.common.rate_limits.enabled(),
+                config.common.throttle_max_keys,
             )
         }
         Self {

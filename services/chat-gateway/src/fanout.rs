@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::{
-    domain::{Message, RoomId},
+    domain::RoomId,
     store::ChatStore,
     ws::{frames::message_frame, hub::Hub},
 };
@@ -99,7 +99,7 @@ async fn deliver_remote(hub: &Hub, room: RoomId, envelope: &Envelope) {
     async {
         match decode_data::<MessagePosted>(envelope) {
             Ok(event) => {
-                let message = Message::from_event(event);
+                let message = crate::events::message_from_event(event);
                 tracing::debug!(message.id = %message.id, "delivering message from another replica");
                 hub.deliver(room, message.id, &message_frame(&message));
             }

@@ -18,10 +18,11 @@ pub mod openapi;
 pub mod router;
 pub mod routes;
 pub mod shutdown;
+pub mod state;
 pub mod store;
 pub mod writer;
 pub mod ws;
 
-pub use app::{Application, Service};
+pub use app::{Application, ChatService};
 pub use config::Config;
 pub use router::{openapi, router};

@@ -5,13 +5,15 @@
 use std::time::Duration;
 
 use shared::{
-    events::catalog::SenderType,
     http::{ApiError, ClientKey},
     ids::UserId,
     rate_limit::{retry_after_secs, KeyedLimiter, Quota},
 };
 
-use crate::{config::Config, domain::RoomId};
+use crate::{
+    config::Config,
+    domain::{RoomId, SenderType},
+};
 
 /// The gateway's rate limits.
 pub struct RateLimiters {
@@ -29,8 +31,8 @@ fn throttled(wait: Duration) -> ApiError {
 impl RateLimiters {
     /// The limits `config` describes.
     pub fn new(config: &Config) -> Self {
-        let on = config.rate_limits.enabled();
-        let max_keys = config.throttle_max_keys;
+        let on = config.common.rate_limits.enabled();
+        let max_keys = config.common.throttle_max_keys;
         Self {
             chat_starts: KeyedLimiter::bounded(
                 Quota::per_window(config.chat_starts_per_minute, Duration::from_secs(60)),

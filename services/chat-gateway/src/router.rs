@@ -4,7 +4,7 @@ use axum::{routing::get, Router};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{app::AppState, openapi::ApiDoc, routes, ws::upgrade};
+use crate::{state::AppState, openapi::ApiDoc, routes, ws::upgrade};
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

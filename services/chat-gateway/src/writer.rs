@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::store::{ChatStore, PendingMessage, StoreError};
@@ -37,9 +37,8 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts `shards` writer tasks over `store`; `wake` is notified after each commit so the
-    /// outbox relay publishes at once.
-    pub fn spawn(store: Arc<dyn ChatStore>, wake: Arc<Notify>, shards: usize) -> Self {
+    /// Starts `shards` writer tasks over `store`.
+    pub fn spawn(store: Arc<dyn ChatStore>, shards: usize) -> Self {
         let closing = CancellationToken::new();
         let tasks = TaskTracker::new();
         let senders = (0..shards.max(1))
@@ -47,7 +46,6 @@ impl MessageWriter {
                 let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
                 tasks.spawn(run_writer(
                     store.clone(),
-                    wake.clone(),
                     receiver,
                     closing.clone(),
                 ));
@@ -89,7 +87,6 @@ impl MessageWriter {
 
 async fn run_writer(
     store: Arc<dyn ChatStore>,
-    wake: Arc<Notify>,
     mut receiver: mpsc::Receiver<Job>,
     closing: CancellationToken,
 ) {
@@ -116,7 +113,6 @@ async fn run_writer(
         metrics::histogram!("chat_commit_batch_size").record(batch.len() as f64);
         match outcome {
             Ok(()) => {
-                wake.notify_one();
                 for job in jobs.drain(..) {
                     let _ = job.done.send(Ok(()));
                 }

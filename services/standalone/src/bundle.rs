@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use shared::events::{EventBus, InProcessBus};
+use shared::{
+    events::{EventBus, InProcessBus},
+    service::Service,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -12,8 +15,8 @@ use crate::{config::Config, signing_key};
 pub struct Bundle {
     listener: TcpListener,
     ops_listener: Option<TcpListener>,
-    accounts: accounts_api::Service,
-    chat: chat_gateway::Service,
+    accounts: accounts_api::AccountsService,
+    chat: chat_gateway::ChatService,
     http: shared::http::HttpLimits,
     stop: CancellationToken,
 }
@@ -31,20 +34,20 @@ impl Bundle {
 
         let mut accounts_config =
             accounts_api::Config::with(config.sqlite_url("accounts.db")?, secret.clone());
-        accounts_config.rate_limits = config.rate_limits;
+        accounts_config.common.rate_limits = config.rate_limits;
+        accounts_config.common.replica_id = Some("carinfo".into());
         accounts_config.rotate_refresh_tokens = config.rotate_refresh_tokens;
-        accounts_config.replica_id = Some("carinfo".into());
         let mut chat_config = chat_gateway::Config::with(config.sqlite_url("chat.db")?, secret);
-        chat_config.rate_limits = config.rate_limits;
-        chat_config.replica_id = Some("carinfo".into());
+        chat_config.common.rate_limits = config.rate_limits;
+        chat_config.common.replica_id = Some("carinfo".into());
 
         let listener = TcpListener::bind(config.listen_addr).await?;
         let ops_listener = match config.ops_listen_addr {
             Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
-        let accounts = accounts_api::Service::build(accounts_config, bus.clone()).await?;
-        let chat = chat_gateway::Service::build(chat_config, bus, stop.clone()).await?;
+        let accounts = accounts_api::AccountsService::build(accounts_config, bus.clone()).await?;
+        let chat = chat_gateway::ChatService::build(chat_config, bus).await?;
         Ok(Self {
             listener,
             ops_listener,
@@ -72,7 +75,7 @@ impl Bundle {
     }
 
     /// The accounts service, for the CLI and tests.
-    pub fn accounts(&self) -> &accounts_api::Service {
+    pub fn accounts(&self) -> &accounts_api::AccountsService {
         &self.accounts
     }
 
@@ -80,13 +83,12 @@ impl Bundle {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         // The owner projection subscribes before accounts' relay starts publishing: the
         // in-process bus keeps nothing for late subscribers.
-        let chat_background = self.chat.start_background().await;
-        let accounts_background = self.accounts.spawn_background(self.stop.clone());
+        let chat_background = self.chat.start_background(self.stop.clone()).await;
+        let accounts_background = self.accounts.start_background(self.stop.clone()).await;
         let router = shared::http::serve::with_standard_layers(
             self.accounts
-                .router
-                .clone()
-                .merge(self.chat.router.clone())
+                .router()
+                .merge(self.chat.router())
                 .merge(shared::http::ops::liveness_router())
                 .merge(crate::web::router()),
         );

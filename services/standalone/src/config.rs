@@ -34,6 +34,9 @@ pub struct Config {
     /// The public port answers `/healthz` only.
     #[arg(long, env = "OPS_LISTEN_ADDR")]
     pub ops_listen_addr: Option<SocketAddr>,
+    /// Log format and trace export.
+    #[command(flatten)]
+    pub telemetry: shared::telemetry::TelemetryArgs,
 }
 
 impl Config {
@@ -42,11 +45,7 @@ impl Config {
         Self {
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
-            jwt_secret: None,
-            rate_limits: RateLimits::On,
-            rotate_refresh_tokens: false,
-            http: HttpLimits::default(),
-            ops_listen_addr: None,
+            ..shared::config::defaults()
         }
     }
 

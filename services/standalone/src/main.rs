@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 #[derive(Parser)]
 #[command(
@@ -15,14 +15,14 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     config: standalone::Config,
-    #[command(flatten)]
-    telemetry: shared::telemetry::TelemetryArgs,
 }
 
 #[derive(clap::Subcommand)]
 enum Command {
     /// Serve the API, WebSocket and web client (the default).
     Serve,
+    /// Print the effective settings (secrets redacted) as an env file.
+    PrintConfig,
     /// Operator commands for stickers.
     #[command(subcommand)]
     Stickers(accounts_api::cli::StickersCommand),
@@ -32,25 +32,29 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    let _telemetry = shared::telemetry::init("carinfo", &cli.telemetry.into(), std::io::stderr);
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
+    let config = cli.config;
+    let _telemetry =
+        shared::telemetry::init("carinfo", &config.telemetry.clone().into(), std::io::stderr);
     let mut out = std::io::stdout().lock();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let bundle = standalone::Bundle::build(
-                cli.config.clone(),
-                shared::http::serve::stop_on_signal(),
-            )
-            .await?;
-            writeln!(out, "{}", standalone::banner(&cli.config, bundle.port()))?;
+            let bundle =
+                standalone::Bundle::build(config.clone(), shared::http::serve::stop_on_signal())
+                    .await?;
+            writeln!(out, "{}", standalone::banner(&config, bundle.port()))?;
             drop(out);
             bundle.run_until_stopped().await
         }
-        Command::Stickers(accounts_api::cli::StickersCommand::Issue(args)) => {
-            let store =
-                accounts_api::store::connect(&cli.config.sqlite_url("accounts.db")?, 1).await?;
-            accounts_api::cli::issue_stickers(store.as_ref(), &args, &mut out).await?;
-            Ok(())
+        Command::PrintConfig => Ok(shared::config::print_effective(
+            &Cli::command(),
+            &matches,
+            &mut out,
+        )?),
+        Command::Stickers(command) => {
+            let store = accounts_api::store::connect(&config.sqlite_url("accounts.db")?, 1).await?;
+            accounts_api::cli::run(command, store.as_ref(), &mut out).await
         }
         Command::PrintOpenapi => Ok(out.write_all(standalone::openapi::merged_json()?.as_bytes())?),
     }

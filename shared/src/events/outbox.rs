@@ -151,49 +151,56 @@ impl From<OutboxRow> for Claimed {
     }
 }
 
-/// Inserts events into a Postgres outbox inside the caller's transaction.
-pub async fn insert_postgres(
-    conn: &mut PgConnection,
-    events: &[OutboxEvent],
-) -> Result<(), sqlx::Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut query: QueryBuilder<Postgres> =
-        QueryBuilder::new("insert into outbox (event_id, subject, payload, traceparent, origin) ");
-    query.push_values(events, |mut row, e| {
-        row.push_bind(e.id)
-            .push_bind(&e.subject)
-            .push_bind(e.payload.as_ref())
-            .push_bind(&e.traceparent)
-            .push_bind(&e.origin);
-    });
-    query.build().execute(conn).await?;
-    Ok(())
+/// Inserts events into the outbox inside the caller's transaction: `tx.insert_outbox(..)` on
+/// either backend's transaction, so the event commits with the change it describes.
+#[async_trait]
+pub trait InsertOutbox {
+    /// Queues `events` for the relay.
+    async fn insert_outbox(&mut self, events: &[OutboxEvent]) -> Result<(), sqlx::Error>;
 }
 
-/// Inserts events into a SQLite outbox inside the caller's transaction.
-pub async fn insert_sqlite(
-    conn: &mut SqliteConnection,
-    events: &[OutboxEvent],
-) -> Result<(), sqlx::Error> {
-    let now = crate::time::to_micros(&crate::time::now());
-    for e in events {
-        sqlx::query(
-            "insert into outbox (event_id, subject, payload, traceparent, origin, created_at, updated_at) \
-             values (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id)
-        .bind(&e.subject)
-        .bind(e.payload.as_ref())
-        .bind(&e.traceparent)
-        .bind(&e.origin)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+#[async_trait]
+impl InsertOutbox for PgConnection {
+    async fn insert_outbox(&mut self, events: &[OutboxEvent]) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut query: QueryBuilder<Postgres> = QueryBuilder::new(
+            "insert into outbox (event_id, subject, payload, traceparent, origin) ",
+        );
+        query.push_values(events, |mut row, e| {
+            row.push_bind(e.id)
+                .push_bind(&e.subject)
+                .push_bind(e.payload.as_ref())
+                .push_bind(&e.traceparent)
+                .push_bind(&e.origin);
+        });
+        query.build().execute(self).await?;
+        Ok(())
     }
-    Ok(())
+}
+
+#[async_trait]
+impl InsertOutbox for SqliteConnection {
+    async fn insert_outbox(&mut self, events: &[OutboxEvent]) -> Result<(), sqlx::Error> {
+        let now = crate::time::to_micros(&crate::time::now());
+        for e in events {
+            sqlx::query(
+                "insert into outbox (event_id, subject, payload, traceparent, origin, created_at, updated_at) \
+                 values (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.id)
+            .bind(&e.subject)
+            .bind(e.payload.as_ref())
+            .bind(&e.traceparent)
+            .bind(&e.origin)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *self)
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// How long a claim keeps other relays away. Shorter than JetStream's duplicate window

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod field_errors;
 pub mod fields;
 pub mod ops;
+pub mod params;
 pub mod request_span;
 pub mod serve;
 
@@ -14,3 +15,4 @@ pub use connections::HttpLimits;
 pub use error::{ApiError, DetailBody, ServerErrorCause};
 pub use extract::{client_address, ClientKey, JsonObject, PeerAddr};
 pub use field_errors::FieldErrors;
+pub use params::{Path, Query};

@@ -5,6 +5,7 @@ pub mod password_hasher;
 pub mod phone_number;
 pub mod profile;
 pub mod refresh_token;
+pub mod sticker;
 pub mod user;
 
 pub use password::Password;
@@ -12,4 +13,5 @@ pub use password_hasher::PasswordHasher;
 pub use phone_number::PhoneNumber;
 pub use profile::{ProfilePatch, Registration};
 pub use refresh_token::RefreshToken;
+pub use sticker::RegistrationConflict;
 pub use user::User;

@@ -5,7 +5,6 @@
 use axum::{extract::State, http::HeaderMap, Json};
 use serde::{Deserialize, Serialize};
 use shared::{
-    auth::TokenType,
     http::{
         fields::{self, msg},
         ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr,
@@ -15,13 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::OwnerUser;
-use crate::{
-    app::AppState,
-    domain::{Password, PhoneNumber},
-};
-
-/// The one message for an unknown phone or a wrong password.
-pub const INVALID_CREDENTIALS: &str = "Invalid phone number or password.";
+use crate::{sessions, state::AppState};
 
 /// Login body.
 #[derive(Deserialize, ToSchema)]
@@ -109,45 +102,14 @@ pub async fn obtain_token(
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let (raw_phone, password) = credentials(&body)?;
-    let phone = PhoneNumber::parse(&raw_phone).ok();
-    let client = ClientKey::of(&headers, peer, state.config.trust_forwarded_for);
-    let admission = state.login_throttle.admit(client, phone.as_ref())?;
-    let user = match &phone {
-        Some(phone) => state.store.find_user_by_phone(phone).await?,
-        None => None,
-    };
-    let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-    let valid = match state
-        .hasher
-        .verify(Password::presented(password), stored_hash)
-        .await
-    {
-        Ok(valid) => valid,
-        Err(e) => {
-            admission.refund();
-            return Err(e.into());
-        }
-    };
-    let Some(user) = user.filter(|_| valid) else {
-        return Err(ApiError::AuthenticationFailed(INVALID_CREDENTIALS));
-    };
-    admission.refund();
-
-    let config = &state.config;
-    let sign = |kind, lifetime| {
-        state
-            .signer
-            .sign(user.id, kind, lifetime)
-            .map_err(anyhow::Error::from)
-    };
-    let tokens = TokenPair {
-        refresh: sign(TokenType::Refresh, config.refresh_token_lifetime_secs)?,
-        access: sign(TokenType::Access, config.access_token_lifetime_secs)?,
-    };
-    tracing::info!(user.id = %user.id, "owner logged in");
+    let (phone, password) = credentials(&body)?;
+    let client = ClientKey::of(&headers, peer, state.config.common.trust_forwarded_for);
+    let (user, tokens) = sessions::log_in(&state, client, &phone, password).await?;
     Ok(Json(LoginResponse {
-        tokens,
+        tokens: TokenPair {
+            refresh: tokens.refresh.unwrap_or_default(),
+            access: tokens.access,
+        },
         user: OwnerUser::from(&user),
     }))
 }

@@ -14,8 +14,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::OwnerUser;
 use crate::{
-    app::AppState,
-    domain::{ProfilePatch, User},
+    state::AppState,
+    domain::User,
 };
 
 /// The registered owner named by the access token; SimpleJWT's `user_not_found` 401 when the
@@ -62,9 +62,8 @@ async fn apply(
     user: &User,
     body: &JsonObject,
 ) -> Result<Json<OwnerUser>, ApiError> {
-    let patch = ProfilePatch::parse(body)?;
+    let patch = super::profile_request::parse_patch(body)?;
     let updated = state.store.update_profile(user.id, &patch).await?;
-    state.outbox_wake.notify_one();
     tracing::info!(user.id = %user.id, "profile updated");
     Ok(Json(OwnerUser::from(&updated)))
 }

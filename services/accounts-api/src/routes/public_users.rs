@@ -2,17 +2,17 @@
 //! unknown or malformed id is the same 404.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use shared::{
-    http::{ApiError, DetailBody},
+    http::{ApiError, DetailBody, Path},
     ids::UserId,
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::PublicUser;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The routes of this module.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -48,9 +48,8 @@ pub async fn list_public_users(
 )]
 pub async fn get_public_user(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<PublicUser>, ApiError> {
-    let id: UserId = user_id.parse().map_err(|_| ApiError::NotFound)?;
     match state.store.find_user(id).await? {
         Some(user) if user.is_publicly_visible() => Ok(Json(PublicUser::from(&user))),
         _ => Err(ApiError::NotFound),

@@ -11,9 +11,6 @@ use utoipa::ToSchema;
 
 use crate::domain::RefreshToken;
 
-/// SimpleJWT's detail for a token on the blacklist (used, logged out, or of a revoked family).
-pub const BLACKLISTED: &str = "Token is blacklisted";
-
 /// `{"refresh": "<refresh token>"}`.
 #[derive(Deserialize, ToSchema)]
 #[expect(

@@ -11,9 +11,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::OwnerUser;
 use crate::{
-    app::AppState,
-    domain::{PhoneNumber, Registration},
-    error::{ALREADY_REGISTERED, PHONE_TAKEN, USER_NOT_FOUND},
+    state::AppState,
+    domain::{PhoneNumber, RegistrationConflict},
+    error::add_conflict,
     store::NewRegistration,
 };
 
@@ -46,7 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(register_user))
 }
 
-/// Adds the errors only the store can tell (unknown or used sticker, taken phone), so a
+/// Adds the errors only stored state can tell (unknown or used sticker, taken phone), so a
 /// client sees every failing field in one response and no password is hashed for nothing.
 async fn add_stored_state_errors(
     state: &AppState,
@@ -58,10 +58,9 @@ async fn add_stored_state_errors(
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse::<UserId>().ok());
     if let Some(id) = user_id {
-        match state.store.find_user(id).await? {
-            None => errors.add("user_id", USER_NOT_FOUND),
-            Some(user) if user.is_registered => errors.add("user_id", ALREADY_REGISTERED),
-            Some(_) => {}
+        let sticker = state.store.find_user(id).await?;
+        if let Some(conflict) = RegistrationConflict::of_sticker(sticker.as_ref()) {
+            add_conflict(errors, conflict);
         }
     }
     let phone = body
@@ -69,11 +68,9 @@ async fn add_stored_state_errors(
         .and_then(|v| v.as_str())
         .and_then(|s| PhoneNumber::parse(s).ok());
     if let Some(phone) = phone {
-        // A repeated submission finds its own phone on its own sticker: that is the guide's
-        // "already registered" alone, not a second error.
         let holder = state.store.find_user_by_phone(&phone).await?;
-        if holder.is_some_and(|holder| Some(holder.id) != user_id) {
-            errors.add("phone_number", PHONE_TAKEN);
+        if let Some(conflict) = RegistrationConflict::of_phone(holder.as_ref(), user_id) {
+            add_conflict(errors, conflict);
         }
     }
     Ok(())
@@ -94,7 +91,7 @@ pub async fn register_user(
     State(state): State<AppState>,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<OwnerUser>), ApiError> {
-    let parsed = Registration::parse(&body);
+    let parsed = super::profile_request::parse_registration(&body);
     let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
     add_stored_state_errors(&state, &body, &mut errors).await?;
     let registration = match parsed {
@@ -111,7 +108,6 @@ pub async fn register_user(
             profile: registration.profile,
         })
         .await?;
-    state.outbox_wake.notify_one();
     tracing::info!(user.id = %user.id, "sticker registered");
     Ok((StatusCode::CREATED, Json(OwnerUser::from(&user))))
 }

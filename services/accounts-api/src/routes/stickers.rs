@@ -2,18 +2,18 @@
 //! page can show the activation form or the owner's card. Reveals nothing about the owner.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     Json,
 };
 use serde::Serialize;
 use shared::{
-    http::{ApiError, DetailBody},
+    http::{ApiError, DetailBody, Path},
     ids::UserId,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// A sticker's state.
 #[derive(Serialize, ToSchema)]
@@ -43,9 +43,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 pub async fn get_sticker(
     State(state): State<AppState>,
-    Path(user_id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<StickerStatus>, ApiError> {
-    let id: UserId = user_id.parse().map_err(|_| ApiError::NotFound)?;
     let user = state.store.find_user(id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(StickerStatus {
         id: user.id.to_string(),

@@ -9,8 +9,8 @@ use shared::http::{ApiError, JsonObject};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::refresh_body::{read_refresh_token, RefreshRequest, BLACKLISTED};
-use crate::app::AppState;
+use super::refresh_body::{read_refresh_token, RefreshRequest};
+use crate::{sessions, state::AppState};
 
 /// SimpleJWT's answer to a logout: an empty object.
 #[derive(Serialize, ToSchema)]
@@ -38,14 +38,6 @@ pub async fn blacklist_token(
     body: JsonObject,
 ) -> Result<Json<BlacklistResponse>, ApiError> {
     let token = read_refresh_token(&state.verifier, &body)?;
-    let family_expires_at = token.family_expires_at(state.config.refresh_token_lifetime_secs);
-    if !state
-        .store
-        .blacklist_refresh_token(&token, family_expires_at)
-        .await?
-    {
-        return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
-    }
-    tracing::info!(user.id = %token.user_id, "owner logged out");
+    sessions::log_out(&state, &token).await?;
     Ok(Json(BlacklistResponse {}))
 }

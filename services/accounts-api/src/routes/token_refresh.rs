@@ -5,15 +5,12 @@
 
 use axum::{extract::State, Json};
 use serde::Serialize;
-use shared::{
-    auth::TokenType,
-    http::{ApiError, JsonObject},
-};
+use shared::http::{ApiError, JsonObject};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::refresh_body::{read_refresh_token, RefreshRequest, BLACKLISTED};
-use crate::app::AppState;
+use super::refresh_body::{read_refresh_token, RefreshRequest};
+use crate::{sessions, state::AppState};
 
 /// Refresh response.
 #[derive(Serialize, ToSchema)]
@@ -47,36 +44,9 @@ pub async fn refresh_token(
     body: JsonObject,
 ) -> Result<Json<RefreshResponse>, ApiError> {
     let token = read_refresh_token(&state.verifier, &body)?;
-    let config = &state.config;
-    let refresh = if config.rotate_refresh_tokens {
-        let family_expires_at = token.family_expires_at(config.refresh_token_lifetime_secs);
-        if !state
-            .store
-            .use_refresh_token(&token, family_expires_at)
-            .await?
-        {
-            return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
-        }
-        let signed = state.signer.sign_in_family(
-            token.user_id,
-            TokenType::Refresh,
-            config.refresh_token_lifetime_secs,
-            Some(&token.family),
-        );
-        Some(signed.map_err(anyhow::Error::from)?)
-    } else {
-        if state.store.is_refresh_token_blacklisted(&token).await? {
-            return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
-        }
-        None
-    };
-    let access = state
-        .signer
-        .sign(
-            token.user_id,
-            TokenType::Access,
-            config.access_token_lifetime_secs,
-        )
-        .map_err(anyhow::Error::from)?;
-    Ok(Json(RefreshResponse { access, refresh }))
+    let tokens = sessions::refresh(&state, &token).await?;
+    Ok(Json(RefreshResponse {
+        access: tokens.access,
+        refresh: tokens.refresh,
+    }))
 }

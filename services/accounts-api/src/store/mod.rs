@@ -1,17 +1,17 @@
-//! Accounts storage: one trait, a Postgres and a SQLite implementation chosen by the
-//! `DATABASE_URL` scheme, and the intent-level error both translate into.
+//! Accounts storage: one trait of domain intents, its implementation on a
+//! [`shared::db::Database`] (the same SQL on Postgres and SQLite), and the intent-level error
+//! both backends translate into.
 
-mod postgres;
 pub mod rows;
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::{
-    config::{Backend, DatabaseUrl},
-    events::outbox::OutboxStore,
+    config::DatabaseUrl,
+    db::{Database, Migrations},
     ids::UserId,
 };
 
@@ -45,12 +45,9 @@ pub enum StoreError {
     /// No such row.
     #[error("not found")]
     NotFound,
-    /// No sticker has the id being registered.
-    #[error("unknown sticker")]
-    UnknownSticker,
-    /// The sticker was registered before.
-    #[error("already registered")]
-    AlreadyRegistered,
+    /// The sticker being registered is unknown or was registered before.
+    #[error("registration refused: {0:?}")]
+    Registration(crate::domain::RegistrationConflict),
     /// A unique constraint.
     #[error("conflict on {0:?}")]
     Conflict(Constraint),
@@ -82,15 +79,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// When recording a refresh token in the blacklist also revokes its family (both backends).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Revoke {
-    /// Only when the token was recorded before: reuse under rotation.
-    OnReuse,
-    /// Always: logout.
-    Always,
-}
-
 /// Everything accounts-api stores.
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
@@ -98,7 +86,7 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn insert_stickers(&self, ids: &[UserId]) -> Result<(), StoreError>;
 
     /// Activates a sticker and queues `accounts.users.<id>.registered`, atomically.
-    /// `UnknownSticker`, `AlreadyRegistered` or `Conflict(PhoneNumber)` otherwise.
+    /// `Registration(..)` or `Conflict(PhoneNumber)` otherwise.
     async fn register_user(&self, registration: &NewRegistration) -> Result<User, StoreError>;
 
     /// A registered user by login phone.
@@ -133,28 +121,25 @@ pub trait AccountStore: Send + Sync + 'static {
         token: &RefreshToken,
         family_expires_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-
-    /// Whether the database answers (`/readyz`).
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Pool use, for metrics: (open connections, idle connections).
-    fn pool_usage(&self) -> (u32, usize);
-
-    /// This database's outbox, for the relay.
-    fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
-/// Connects to the database the URL names and applies pending migrations.
+/// The accounts schema, for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: sqlx::migrate!("../../migrations/accounts/postgres"),
+    sqlite: sqlx::migrate!("../../migrations/accounts/sqlite"),
+};
+
+/// The accounts store on a connected database.
+pub fn open(db: Database) -> Arc<dyn AccountStore> {
+    Arc::new(sql::SqlStore::new(db))
+}
+
+/// Connects to the database the URL names, applies pending migrations, and opens the store.
 pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
 ) -> anyhow::Result<Arc<dyn AccountStore>> {
-    Ok(match url.backend() {
-        Backend::Postgres => {
-            Arc::new(postgres::PostgresStore::connect(url, max_connections).await?)
-        }
-        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url).await?),
-    })
+    Ok(open(Database::connect(url, max_connections, &MIGRATIONS).await?))
 }
 
 #[cfg(test)]

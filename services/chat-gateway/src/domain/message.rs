@@ -1,11 +1,9 @@
 //! Messages: committed chat lines with a stable, time-ordered id.
 
 use chrono::{DateTime, Utc};
-use shared::events::catalog::{MessagePosted, SenderType};
-use shared::ids::UserId;
 use uuid::Uuid;
 
-use super::{MessageText, RoomId};
+use super::{MessageText, RoomId, SenderType};
 
 /// A message id: UUIDv7, so ids sort by creation time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, derive_more::Display)]
@@ -42,29 +40,6 @@ impl Message {
             sender_type,
             content: text.into_inner(),
             created_at: shared::time::now(),
-        }
-    }
-
-    /// The event other services and replicas receive.
-    pub fn to_event(&self, owner_id: UserId) -> MessagePosted {
-        MessagePosted {
-            id: self.id.0,
-            room_id: self.room_id.0,
-            owner_id,
-            sender_type: self.sender_type,
-            content: self.content.clone(),
-            created_at: self.created_at,
-        }
-    }
-
-    /// Back from an event (a message committed on another replica).
-    pub fn from_event(event: MessagePosted) -> Self {
-        Self {
-            id: MessageId(event.id),
-            room_id: RoomId(event.room_id),
-            sender_type: event.sender_type,
-            content: event.content,
-            created_at: event.created_at,
         }
     }
 }

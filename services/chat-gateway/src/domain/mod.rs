@@ -2,11 +2,14 @@
 
 pub mod message;
 pub mod message_text;
+pub mod participant;
 pub mod room;
+pub mod sender_type;
 pub mod visitor_token;
 
 pub use message::{Message, MessageId};
 pub use message_text::MessageText;
+pub use participant::{Participant, Refusal};
 pub use room::{NewRoom, Room, RoomAccess, RoomId, VisitorName};
-pub use shared::events::catalog::SenderType;
+pub use sender_type::SenderType;
 pub use visitor_token::{VisitorToken, VisitorTokenHash};

@@ -18,7 +18,15 @@ impl RoomId {
 
     /// Parses a path segment; `None` when it is not a UUID.
     pub fn parse(raw: &str) -> Option<Self> {
-        Uuid::parse_str(raw.trim()).ok().map(Self)
+        raw.parse().ok()
+    }
+}
+
+impl std::str::FromStr for RoomId {
+    type Err = uuid::Error;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(raw.trim()).map(Self)
     }
 }
 

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    app::AppState,
+    state::AppState,
     domain::{NewRoom, RoomId, VisitorName, VisitorToken},
 };
 
@@ -82,7 +82,7 @@ pub async fn start_chat(
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<StartChatResponse>), ApiError> {
-    let client = ClientKey::of(&headers, peer, state.config.trust_forwarded_for);
+    let client = ClientKey::of(&headers, peer, state.config.common.trust_forwarded_for);
     state.limits.chat_start(client)?;
     let (owner_id, visitor_name) = parse(&body)?;
     match state.store.find_owner(owner_id).await? {
@@ -106,7 +106,6 @@ pub async fn start_chat(
             created_at: shared::time::now(),
         })
         .await?;
-    state.outbox_wake.notify_one();
     tracing::info!(room.id = %room.id, user.id = %owner_id, "room created");
     Ok((
         StatusCode::CREATED,

@@ -1,5 +1,6 @@
 //! One module per endpoint group of the guide's "Chat REST Endpoints" table.
 
 pub mod chat_start;
+pub mod credentials;
 pub mod messages;
 pub mod rooms;

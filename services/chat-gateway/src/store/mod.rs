@@ -1,20 +1,22 @@
-//! Chat storage: one trait, a Postgres and a SQLite implementation chosen by the
-//! `DATABASE_URL` scheme, and the intent-level error both translate into.
+//! Chat storage: one trait of domain intents, its implementation on a
+//! [`shared::db::Database`] (the same SQL on Postgres and SQLite but for the batch write of
+//! messages), and the intent-level error both backends translate into.
 
 mod postgres;
 pub mod rows;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use shared::{
-    config::{Backend, DatabaseUrl},
-    events::{catalog::SenderType, outbox::OutboxStore},
+    config::DatabaseUrl,
+    db::{Database, Migrations},
     ids::UserId,
 };
 
-use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId};
+use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
 pub use rows::Owner;
 
 /// What went wrong, named for what the caller must do about it.
@@ -66,7 +68,7 @@ pub struct PendingMessage {
 impl PendingMessage {
     /// The outbox row of this message's `chat.rooms.<id>.messages` event.
     pub fn to_outbox(&self) -> shared::events::outbox::OutboxEvent {
-        let mut event = self.message.to_event(self.owner_id).to_outbox();
+        let mut event = crate::events::message_posted(&self.message, self.owner_id).to_outbox();
         event.traceparent = self.traceparent.clone();
         event.origin = Some(self.origin.to_string());
         event
@@ -166,28 +168,22 @@ pub trait ChatStore: Send + Sync + 'static {
 
     /// A value of the projection state, created with `default` when absent.
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError>;
-
-    /// Whether the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Pool use, for metrics: (open connections, idle connections).
-    fn pool_usage(&self) -> (u32, usize);
-
-    /// This database's outbox, for the relay.
-    fn outbox(&self) -> Arc<dyn OutboxStore>;
 }
 
-/// Connects to the database the URL names and applies pending migrations.
-pub async fn connect(
-    url: &DatabaseUrl,
-    max_connections: u32,
-) -> anyhow::Result<Arc<dyn ChatStore>> {
-    Ok(match url.backend() {
-        Backend::Postgres => {
-            Arc::new(postgres::PostgresStore::connect(url, max_connections).await?)
-        }
-        Backend::Sqlite => Arc::new(sqlite::SqliteStore::connect(url).await?),
-    })
+/// The chat schema, for both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: sqlx::migrate!("../../migrations/chat/postgres"),
+    sqlite: sqlx::migrate!("../../migrations/chat/sqlite"),
+};
+
+/// The chat store on a connected database.
+pub fn open(db: Database) -> Arc<dyn ChatStore> {
+    Arc::new(sql::SqlStore::new(db))
+}
+
+/// Connects to the database the URL names, applies pending migrations, and opens the store.
+pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Arc<dyn ChatStore>> {
+    Ok(open(Database::connect(url, max_connections, &MIGRATIONS).await?))
 }
 
 #[cfg(test)]

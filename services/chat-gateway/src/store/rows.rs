@@ -1,29 +1,9 @@
-//! Row shapes and their mapping into domain types. Postgres returns timestamps, SQLite
-//! microseconds; [`DbTime`] hides the difference.
+//! Row shapes shared by both backends and their mapping into domain types.
 
-use chrono::{DateTime, Utc};
-use shared::{events::catalog::SenderType, ids::UserId};
+use shared::{db::Timestamp, ids::UserId};
 use uuid::Uuid;
 
-use crate::domain::{Message, MessageId, Room, RoomAccess, RoomId, VisitorTokenHash};
-
-/// A timestamp column of either backend.
-pub trait DbTime {
-    /// As UTC.
-    fn to_utc(&self) -> DateTime<Utc>;
-}
-
-impl DbTime for DateTime<Utc> {
-    fn to_utc(&self) -> DateTime<Utc> {
-        *self
-    }
-}
-
-impl DbTime for i64 {
-    fn to_utc(&self) -> DateTime<Utc> {
-        shared::time::from_micros(*self)
-    }
-}
+use crate::domain::{Message, MessageId, Room, RoomAccess, RoomId, SenderType, VisitorTokenHash};
 
 /// `sender_type` column → domain.
 pub fn sender_type(raw: &str) -> SenderType {
@@ -48,22 +28,22 @@ pub const ROOM_COLUMNS: &str = "id, owner_id, visitor_name, is_active, created_a
 
 /// One `rooms` row.
 #[derive(sqlx::FromRow)]
-pub struct RoomRow<T> {
+pub struct RoomRow {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub visitor_name: String,
     pub is_active: bool,
-    pub created_at: T,
-    pub updated_at: T,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     pub last_message_id: Option<Uuid>,
     pub last_message_sender: Option<String>,
     pub last_message_content: Option<String>,
-    pub last_message_at: Option<T>,
+    pub last_message_at: Option<Timestamp>,
     pub unread_count: i64,
 }
 
-impl<T: DbTime> From<RoomRow<T>> for Room {
-    fn from(row: RoomRow<T>) -> Self {
+impl From<RoomRow> for Room {
+    fn from(row: RoomRow) -> Self {
         let id = RoomId(row.id);
         let last_message = match (
             row.last_message_id,
@@ -76,7 +56,7 @@ impl<T: DbTime> From<RoomRow<T>> for Room {
                 room_id: id,
                 sender_type: sender_type(&sender),
                 content,
-                created_at: at.to_utc(),
+                created_at: at.0,
             }),
             _ => None,
         };
@@ -85,8 +65,8 @@ impl<T: DbTime> From<RoomRow<T>> for Room {
             owner_id: UserId::from(row.owner_id),
             visitor_name: row.visitor_name,
             is_active: row.is_active,
-            created_at: row.created_at.to_utc(),
-            updated_at: row.updated_at.to_utc(),
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
             last_message,
             unread_count: row.unread_count,
         }
@@ -99,24 +79,24 @@ pub const ROOM_ACCESS_COLUMNS: &str =
 
 /// What authorisation reads.
 #[derive(sqlx::FromRow)]
-pub struct RoomAccessRow<T> {
+pub struct RoomAccessRow {
     pub id: Uuid,
     pub owner_id: Uuid,
     pub visitor_token_hash: String,
     pub is_active: bool,
     pub message_count: i64,
-    pub updated_at: T,
+    pub updated_at: Timestamp,
 }
 
-impl<T: DbTime> From<RoomAccessRow<T>> for RoomAccess {
-    fn from(row: RoomAccessRow<T>) -> Self {
+impl From<RoomAccessRow> for RoomAccess {
+    fn from(row: RoomAccessRow) -> Self {
         Self {
             id: RoomId(row.id),
             owner_id: UserId::from(row.owner_id),
             visitor_token_hash: VisitorTokenHash(row.visitor_token_hash),
             is_active: row.is_active,
             message_count: row.message_count,
-            last_activity: row.updated_at.to_utc(),
+            last_activity: row.updated_at.0,
         }
     }
 }
@@ -126,22 +106,22 @@ pub const MESSAGE_COLUMNS: &str = "id, room_id, sender_type, content, created_at
 
 /// One `messages` row.
 #[derive(sqlx::FromRow)]
-pub struct MessageRow<T> {
+pub struct MessageRow {
     pub id: Uuid,
     pub room_id: Uuid,
     pub sender_type: String,
     pub content: String,
-    pub created_at: T,
+    pub created_at: Timestamp,
 }
 
-impl<T: DbTime> From<MessageRow<T>> for Message {
-    fn from(row: MessageRow<T>) -> Self {
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
         Self {
             id: MessageId(row.id),
             room_id: RoomId(row.room_id),
             sender_type: sender_type(&row.sender_type),
             content: row.content,
-            created_at: row.created_at.to_utc(),
+            created_at: row.created_at.0,
         }
     }
 }

@@ -15,7 +15,7 @@ pub struct MessageFrame<'a> {
     /// Room id.
     pub room_id: String,
     /// `visitor` or `owner`.
-    pub sender_type: shared::events::catalog::SenderType,
+    pub sender_type: crate::domain::SenderType,
     /// The text.
     pub message: &'a str,
     /// Commit time.

@@ -13,7 +13,9 @@ use std::{pin::Pin, sync::Arc, time::Duration};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use chrono::{DateTime, Utc};
 use futures::{Sink, SinkExt, Stream, StreamExt};
-use shared::{events::catalog::SenderType, ids::UserId};
+use shared::ids::UserId;
+
+use crate::domain::SenderType;
 use tokio::{
     sync::mpsc,
     time::{Instant, Sleep},

@@ -8,7 +8,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use shared::events::catalog::SenderType;
+use crate::domain::SenderType;
 
 use crate::domain::RoomId;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::{
     extract::{
         ws::{rejection::WebSocketUpgradeRejection, WebSocketUpgrade},
-        Path, Query, State,
+        State,
     },
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -14,14 +14,13 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::{
-    events::catalog::SenderType,
-    http::{ApiError, DetailBody},
+    http::{ApiError, DetailBody, Path, Query},
 };
 
 use super::session::{run_session, SessionContext, SessionLimits};
 use crate::{
-    app::AppState,
-    domain::{RoomAccess, RoomId, VisitorToken},
+    domain::{Participant, RoomAccess, RoomId, SenderType, VisitorToken},
+    state::AppState,
 };
 
 /// Why a handshake over `WS_SOCKETS_PER_TOKEN` or `WS_SOCKETS_PER_ROOM` is refused.
@@ -57,20 +56,19 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 )]
 pub async fn chat_socket(
     State(state): State<AppState>,
-    Path(room_id): Path<String>,
-    auth: Result<Query<SocketAuth>, axum::extract::rejection::QueryRejection>,
+    room: Result<Path<RoomId>, ApiError>,
+    auth: Result<Query<SocketAuth>, ApiError>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let auth = auth.map(|Query(a)| a).unwrap_or_default();
-    let Admitted {
-        access,
-        sender_type,
-        token_expires_at,
-    } = match authorize(&state, &room_id, &auth).await {
+    // A malformed room id or query is refused like any other bad handshake.
+    let admitted = match (room, auth) {
+        (Ok(Path(room)), Ok(Query(auth))) => authorize(&state, room, &auth).await,
+        _ => Err(ApiError::PermissionDenied),
+    };
+    let admitted = match admitted {
         Ok(admitted) => admitted,
         Err(refusal) => return refusal.into_response(),
     };
-    let room = access.id;
     let Ok(upgrade) = upgrade else {
         return (
             StatusCode::BAD_REQUEST,
@@ -78,35 +76,16 @@ pub async fn chat_socket(
         )
             .into_response();
     };
-    let Some(slot) = state.socket_slots.claim(room, sender_type) else {
+    let Some(slot) = state.socket_slots.claim(admitted.access.id, admitted.sender_type) else {
         metrics::counter!("ws_sockets_refused_total").increment(1);
         return ApiError::LimitReached(TOO_MANY_SOCKETS).into_response();
     };
-    if sender_type == SenderType::Owner {
-        if let Err(e) = state.store.mark_read_by_owner(room).await {
+    if admitted.sender_type == SenderType::Owner {
+        if let Err(e) = state.store.mark_read_by_owner(admitted.access.id).await {
             tracing::warn!(error = %e, "could not mark room read");
         }
     }
-    let config = &state.config;
-    let ctx = SessionContext {
-        room,
-        owner_id: access.owner_id,
-        sender_type,
-        token_expires_at,
-        stored_messages: access.message_count,
-        slot,
-        rate_limits: state.limits.clone(),
-        writer: state.writer.clone(),
-        hub: state.hub.clone(),
-        limits: SessionLimits {
-            ping_interval: Duration::from_secs(config.ws_ping_interval_secs.max(1)),
-            idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs.max(1)),
-            send_queue: config.ws_send_queue,
-            max_room_messages: config.room_max_messages,
-        },
-        shutdown: state.shutdown.signals(),
-        tracked: state.shutdown.session(),
-    };
+    let ctx = session_context(&state, admitted, slot);
     // Small buffers: most sockets are idle, and library defaults (128 KiB) would cost more
     // memory per socket than everything else together.
     upgrade
@@ -129,50 +108,61 @@ struct Admitted {
     token_expires_at: Option<DateTime<Utc>>,
 }
 
-async fn authorize(
-    state: &AppState,
-    room_id: &str,
-    auth: &SocketAuth,
-) -> Result<Admitted, ApiError> {
-    let room = RoomId::parse(room_id).ok_or(ApiError::PermissionDenied)?;
+/// Every refusal is the same 403: a browser cannot read the body of a refused handshake
+/// anyway, and the history endpoint says why a visitor token lapsed.
+async fn authorize(state: &AppState, room: RoomId, auth: &SocketAuth) -> Result<Admitted, ApiError> {
     let access = state
         .store
         .find_room_access(room)
         .await?
+        .filter(|access| access.is_active)
         .ok_or(ApiError::PermissionDenied)?;
-    if !access.is_active {
-        return Err(ApiError::PermissionDenied);
-    }
-    if let Some(token) = auth.token.as_deref().filter(|t| !t.is_empty()) {
-        let grant = state
-            .verifier
-            .verify_access_grant(token)
-            .map_err(|_| ApiError::PermissionDenied)?;
-        return if grant.user_id == access.owner_id {
-            Ok(Admitted {
-                access,
-                sender_type: SenderType::Owner,
-                token_expires_at: Some(grant.expires_at),
-            })
-        } else {
-            Err(ApiError::PermissionDenied)
-        };
-    }
-    let visitor = auth
-        .visitor
-        .as_deref()
-        .and_then(VisitorToken::presented)
-        .ok_or(ApiError::PermissionDenied)?;
-    // A lapsed token gets the same 403 as a wrong one: a browser cannot read the body of a
-    // refused handshake anyway, and the history endpoint says why.
-    if visitor.hash() != access.visitor_token_hash
-        || access.visitor_token_expired(shared::time::now(), state.config.visitor_token_idle())
-    {
-        return Err(ApiError::PermissionDenied);
-    }
+    let (participant, token_expires_at) = match auth.token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => {
+            let grant = state
+                .verifier
+                .verify_access_grant(token)
+                .map_err(|_| ApiError::PermissionDenied)?;
+            (Participant::Owner(grant.user_id), Some(grant.expires_at))
+        }
+        None => {
+            let visitor = auth.visitor.as_deref().and_then(VisitorToken::presented);
+            (Participant::Visitor(visitor), None)
+        }
+    };
+    let sender_type = access
+        .admit(&participant, shared::time::now(), state.config.visitor_token_idle())
+        .map_err(|_| ApiError::PermissionDenied)?;
     Ok(Admitted {
         access,
-        sender_type: SenderType::Visitor,
-        token_expires_at: None,
+        sender_type,
+        token_expires_at,
     })
+}
+
+fn session_context(
+    state: &AppState,
+    admitted: Admitted,
+    slot: super::socket_slots::SocketSlot,
+) -> SessionContext {
+    let config = &state.config;
+    SessionContext {
+        room: admitted.access.id,
+        owner_id: admitted.access.owner_id,
+        sender_type: admitted.sender_type,
+        token_expires_at: admitted.token_expires_at,
+        stored_messages: admitted.access.message_count,
+        slot,
+        rate_limits: state.limits.clone(),
+        writer: state.writer.clone(),
+        hub: state.hub.clone(),
+        limits: SessionLimits {
+            ping_interval: Duration::from_secs(config.ws_ping_interval_secs.max(1)),
+            idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs.max(1)),
+            send_queue: config.ws_send_queue,
+            max_room_messages: config.room_max_messages,
+        },
+        shutdown: state.shutdown.signals(),
+        tracked: state.shutdown.session(),
+    }
 }

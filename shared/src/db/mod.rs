@@ -1,5 +1,16 @@
-//! Connection pools for both backends and the classification of database failures into what
-//! the client should see: an outage (503) or a constraint (4xx).
+//! The storage plumbing both services share: connection pools for both backends
+//! ([`Database`], migrated on connect, with health, pool metrics and the outbox), the
+//! [`Timestamp`] both backends bind and read, and the classification of database failures into
+//! what the client should see: an outage (503) or a constraint (4xx).
+//!
+//! A store writes each query once: sqlx binds `$N` on SQLite too, and [`with_pool!`] runs the
+//! same code on whichever pool the `DATABASE_URL` chose.
+
+mod database;
+mod timestamp;
+
+pub use database::{Database, Migrations, Pool};
+pub use timestamp::Timestamp;
 
 use std::{str::FromStr, time::Duration};
 
