@@ -157,9 +157,16 @@ impl FromStr for RateLimits {
 
 /// The defaults a clap settings struct declares, ignoring the environment: what tests and the
 /// standalone bundle start from, so no default is written twice.
+#[expect(
+    clippy::expect_used,
+    reason = "a default that does not parse is a bug that every test starting a service hits"
+)]
 pub fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
     let mut command = T::augment_args(clap::Command::new("defaults").no_binary_name(true));
-    let ids: Vec<clap::Id> = command.get_arguments().map(|a| a.get_id().clone()).collect();
+    let ids: Vec<clap::Id> = command
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .collect();
     for id in ids {
         command = command.mut_arg(id, |arg| arg.env(None));
     }
@@ -195,7 +202,11 @@ pub fn print_effective(
             _ => "unset",
         };
         let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-        writeln!(out, "# {help} [{source}]\n{}={value}", env.to_string_lossy())?;
+        writeln!(
+            out,
+            "# {help} [{source}]\n{}={value}",
+            env.to_string_lossy()
+        )?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use axum::Router;
 use shared::{
     db::Database,
-    events::EventBus,
+    events::{outbox::Relay, EventBus},
     http::ops::Readiness,
     service::{self, ServiceConfig},
 };
@@ -28,6 +28,17 @@ pub struct AccountsService {
     /// Shared state, for tools and tests.
     pub state: AppState,
     bus: Arc<dyn EventBus>,
+}
+
+impl AccountsService {
+    /// The relay that publishes this service's outbox (tests drive it by hand).
+    pub fn relay(&self) -> Relay {
+        self.state.db.relay(
+            Config::NAME,
+            self.bus.clone(),
+            self.state.config.common.origin(),
+        )
+    }
 }
 
 #[async_trait]
@@ -78,11 +89,7 @@ impl service::Service for AccountsService {
 
     async fn start_background(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         let db = self.state.db.clone();
-        let relay = db.relay(
-            Config::NAME,
-            self.bus.clone(),
-            self.state.config.common.origin(),
-        );
+        let relay = self.relay();
         tokio::spawn(async move {
             tokio::join!(
                 relay.run_until_stopped(stop.clone()),

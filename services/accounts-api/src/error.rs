@@ -16,7 +16,10 @@ pub fn add_conflict(errors: &mut FieldErrors, conflict: RegistrationConflict) {
         }
         // DRF's unique-validator text.
         RegistrationConflict::PhoneTaken => {
-            errors.add("phone_number", "user with this phone number already exists.");
+            errors.add(
+                "phone_number",
+                "user with this phone number already exists.",
+            );
         }
     }
 }
@@ -34,7 +37,9 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::NotFound => Self::NotFound,
             StoreError::Registration(conflict) => conflict.into(),
-            StoreError::Conflict(Constraint::PhoneNumber) => RegistrationConflict::PhoneTaken.into(),
+            StoreError::Conflict(Constraint::PhoneNumber) => {
+                RegistrationConflict::PhoneTaken.into()
+            }
             StoreError::Conflict(Constraint::UserId) => {
                 Self::Internal(anyhow::anyhow!("sticker id collision"))
             }

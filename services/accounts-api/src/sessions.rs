@@ -96,7 +96,12 @@ pub async fn refresh(state: &AppState, token: &RefreshToken) -> Result<Tokens, A
         {
             return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));
         }
-        Some(sign(state, token.user_id, TokenType::Refresh, Some(&token.family))?)
+        Some(sign(
+            state,
+            token.user_id,
+            TokenType::Refresh,
+            Some(&token.family),
+        )?)
     } else {
         if state.store.is_refresh_token_blacklisted(token).await? {
             return Err(ApiError::RefreshTokenNotValid(BLACKLISTED));

@@ -9,7 +9,7 @@ use axum::Router;
 use shared::{
     config::Backend,
     db::Database,
-    events::EventBus,
+    events::{outbox::Relay, EventBus},
     http::ops::Readiness,
     service::{self, ServiceConfig},
 };
@@ -32,6 +32,17 @@ pub struct ChatService {
     /// Shared state, for tools and tests.
     pub state: AppState,
     bus: Arc<dyn EventBus>,
+}
+
+impl ChatService {
+    /// The relay that publishes this service's outbox (tests drive it by hand).
+    pub fn relay(&self) -> Relay {
+        self.state.db.relay(
+            Config::NAME,
+            self.bus.clone(),
+            self.state.hub.replica_id().to_owned(),
+        )
+    }
 }
 
 #[async_trait]
@@ -90,9 +101,7 @@ impl service::Service for ChatService {
         let state = self.state.clone();
         let shutdown = state.shutdown.clone();
         let sessions_stop = shutdown.stop().clone();
-        let relay = state
-            .db
-            .relay(Config::NAME, self.bus.clone(), state.hub.replica_id().to_owned());
+        let relay = self.relay();
         let deliveries = crate::consumers::account_events::subscribe(
             self.bus.as_ref(),
             state.store.as_ref(),
@@ -119,7 +128,10 @@ impl service::Service for ChatService {
                 shutdown.run(&state.writer),
                 relay.run_until_stopped(relay_stop),
                 projection,
-                state.db.clone().report_usage(Config::NAME, shutdown.stop().clone())
+                state
+                    .db
+                    .clone()
+                    .report_usage(Config::NAME, shutdown.stop().clone())
             );
         })
     }

@@ -4,7 +4,7 @@ use axum::{routing::get, Router};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{state::AppState, openapi::ApiDoc, routes, ws::upgrade};
+use crate::{openapi::ApiDoc, routes, state::AppState, ws::upgrade};
 
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -44,11 +44,7 @@ impl MessageWriter {
         let senders = (0..shards.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
-                tasks.spawn(run_writer(
-                    store.clone(),
-                    receiver,
-                    closing.clone(),
-                ));
+                tasks.spawn(run_writer(store.clone(), receiver, closing.clone()));
                 sender
             })
             .collect();

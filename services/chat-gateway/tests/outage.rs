@@ -46,18 +46,14 @@ async fn a_database_outage_is_a_503_and_an_error_frame_and_the_gateway_recovers(
         db.url_via(&proxy),
         SecretString::from("outage-key".to_owned()),
     );
-    config.database_max_connections = 2;
+    config.common.database_max_connections = 2;
     let stop = CancellationToken::new();
-    let app = chat_gateway::Application::build_with_bus(
-        config,
-        Arc::new(InProcessBus::new()),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
+    let app = chat_gateway::Application::build_with_bus(config, Arc::new(InProcessBus::new()))
+        .await
+        .unwrap();
     let base = format!("127.0.0.1:{}", app.port());
     let store = app.service().state.store.clone();
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until_stopped(stop.clone()));
     let owner = UserId::new_random();
     store
         .upsert_owner(&chat_gateway::store::Owner {

@@ -27,19 +27,19 @@ async fn replica(
     prefix: &str,
     name: &str,
     stop: &CancellationToken,
-) -> (u16, chat_gateway::app::AppState) {
+) -> (u16, chat_gateway::state::AppState) {
     let mut config = chat_gateway::Config::with(
         db.url().clone(),
         SecretString::from("trace-test-key".to_owned()),
     );
-    config.replica_id = Some(name.to_owned());
+    config.common.replica_id = Some(name.to_owned());
     let bus: Arc<dyn EventBus> = Arc::new(NatsBus::connect(&nats_url(), prefix).await.unwrap());
-    let app = chat_gateway::Application::build_with_bus(config, bus, stop.clone())
+    let app = chat_gateway::Application::build_with_bus(config, bus)
         .await
         .unwrap();
     let port = app.port();
     let state = app.service().state.clone();
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(app.run_until_stopped(stop.clone()));
     (port, state)
 }
 

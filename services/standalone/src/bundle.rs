@@ -18,13 +18,12 @@ pub struct Bundle {
     accounts: accounts_api::AccountsService,
     chat: chat_gateway::ChatService,
     http: shared::http::HttpLimits,
-    stop: CancellationToken,
 }
 
 impl Bundle {
     /// Creates the data directory and signing key if needed, migrates both databases, and
     /// binds the listener.
-    pub async fn build(config: Config, stop: CancellationToken) -> anyhow::Result<Self> {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)?;
         let secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
@@ -54,7 +53,6 @@ impl Bundle {
             accounts,
             chat,
             http: config.http,
-            stop,
         })
     }
 
@@ -79,12 +77,12 @@ impl Bundle {
         &self.accounts
     }
 
-    /// Serves until the stop token is cancelled.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+    /// Serves until `stop` is cancelled.
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
         // The owner projection subscribes before accounts' relay starts publishing: the
         // in-process bus keeps nothing for late subscribers.
-        let chat_background = self.chat.start_background(self.stop.clone()).await;
-        let accounts_background = self.accounts.start_background(self.stop.clone()).await;
+        let chat_background = self.chat.start_background(stop.clone()).await;
+        let accounts_background = self.accounts.start_background(stop.clone()).await;
         let router = shared::http::serve::with_standard_layers(
             self.accounts
                 .router()
@@ -93,19 +91,14 @@ impl Bundle {
                 .merge(crate::web::router()),
         );
         let public =
-            shared::http::serve::serve(self.listener, router, &self.http, false, self.stop.clone());
+            shared::http::serve::serve(self.listener, router, &self.http, false, stop.clone());
         match self.ops_listener {
             Some(ops_listener) => {
                 let readiness = vec![self.accounts.readiness(), self.chat.readiness()];
                 let ops =
                     shared::http::serve::with_standard_layers(shared::http::ops::router(readiness));
-                let ops = shared::http::serve::serve(
-                    ops_listener,
-                    ops,
-                    &self.http,
-                    false,
-                    self.stop.clone(),
-                );
+                let ops =
+                    shared::http::serve::serve(ops_listener, ops, &self.http, false, stop.clone());
                 tokio::try_join!(public, ops)?;
             }
             None => public.await?,

@@ -40,12 +40,12 @@ async fn main() -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let bundle =
-                standalone::Bundle::build(config.clone(), shared::http::serve::stop_on_signal())
-                    .await?;
+            let bundle = standalone::Bundle::build(config.clone()).await?;
             writeln!(out, "{}", standalone::banner(&config, bundle.port()))?;
             drop(out);
-            bundle.run_until_stopped().await
+            bundle
+                .run_until_stopped(shared::http::serve::stop_on_signal())
+                .await
         }
         Command::PrintConfig => Ok(shared::config::print_effective(
             &Cli::command(),

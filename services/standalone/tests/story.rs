@@ -28,12 +28,12 @@ async fn start(data_dir: &std::path::Path) -> Running {
     let stop = CancellationToken::new();
     let mut config = standalone::Config::for_data_dir(data_dir.to_path_buf());
     config.ops_listen_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-    let bundle = standalone::Bundle::build(config, stop.clone())
+    let bundle = standalone::Bundle::build(config)
         .await
         .expect("bundle builds");
     let port = bundle.port();
     let ops_port = bundle.ops_port().expect("an operations port");
-    let handle = tokio::spawn(bundle.run_until_stopped());
+    let handle = tokio::spawn(bundle.run_until_stopped(stop.clone()));
     Running {
         base: format!("http://127.0.0.1:{port}"),
         ws_base: format!("ws://127.0.0.1:{port}"),

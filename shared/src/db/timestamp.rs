@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{
-    encode::IsNull, error::BoxDynError, postgres::PgHasArrayType, Decode, Encode, Postgres,
-    Sqlite, Type,
+    encode::IsNull, error::BoxDynError, postgres::PgHasArrayType, Decode, Encode, Postgres, Sqlite,
+    Type,
 };
 
 use crate::time;
@@ -60,7 +60,9 @@ impl<'q> Encode<'q, Postgres> for Timestamp {
 
 impl<'r> Decode<'r, Postgres> for Timestamp {
     fn decode(value: <Postgres as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self(<DateTime<Utc> as Decode<'r, Postgres>>::decode(value)?))
+        Ok(Self(<DateTime<Utc> as Decode<'r, Postgres>>::decode(
+            value,
+        )?))
     }
 }
 
@@ -85,6 +87,8 @@ impl<'q> Encode<'q, Sqlite> for Timestamp {
 
 impl<'r> Decode<'r, Sqlite> for Timestamp {
     fn decode(value: <Sqlite as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(Self(time::from_micros(<i64 as Decode<'r, Sqlite>>::decode(value)?)))
+        Ok(Self(time::from_micros(
+            <i64 as Decode<'r, Sqlite>>::decode(value)?,
+        )))
     }
 }

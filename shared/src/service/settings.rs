@@ -91,7 +91,10 @@ impl<C: ServiceConfig> ServiceSettings<C> {
             .jwt_secret
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("JWT_SECRET is required"))?;
-        Ok(crate::auth::KeyRing::new(secret, &self.jwt_previous_secrets))
+        Ok(crate::auth::KeyRing::new(
+            secret,
+            &self.jwt_previous_secrets,
+        ))
     }
 
     /// This process's name in the events it publishes.

@@ -4,11 +4,9 @@
 
 use axum::{extract::State, http::HeaderMap, Json};
 use serde::{Deserialize, Serialize};
-use shared::{
-    http::{
-        fields::{self, msg},
-        ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr,
-    },
+use shared::http::{
+    fields::{self, msg},
+    ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr,
 };
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};

@@ -13,10 +13,7 @@ use shared::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::OwnerUser;
-use crate::{
-    state::AppState,
-    domain::User,
-};
+use crate::{domain::User, state::AppState};
 
 /// The registered owner named by the access token; SimpleJWT's `user_not_found` 401 when the
 /// token is valid but the account is gone.

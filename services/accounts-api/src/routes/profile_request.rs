@@ -131,12 +131,14 @@ pub fn parse_registration(body: &JsonObject) -> Result<Registration, FieldErrors
         ..Profile::default()
     };
     match (user_id, phone_number, password) {
-        (Some(user_id), Some(phone_number), Some(password)) if errors.is_empty() => Ok(Registration {
-            user_id: UserId::from(user_id),
-            phone_number,
-            password,
-            profile: patch.applied_to(&defaults),
-        }),
+        (Some(user_id), Some(phone_number), Some(password)) if errors.is_empty() => {
+            Ok(Registration {
+                user_id: UserId::from(user_id),
+                phone_number,
+                password,
+                profile: patch.applied_to(&defaults),
+            })
+        }
         _ => Err(errors),
     }
 }

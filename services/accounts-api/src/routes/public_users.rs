@@ -1,10 +1,7 @@
 //! `GET /api/users/` and `GET /user/<user_id>/`: public profiles only. A hidden, unregistered,
 //! unknown or malformed id is the same 404.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use shared::{
     http::{ApiError, DetailBody, Path},
     ids::UserId,

@@ -11,9 +11,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::OwnerUser;
 use crate::{
-    state::AppState,
     domain::{PhoneNumber, RegistrationConflict},
     error::add_conflict,
+    state::AppState,
     store::NewRegistration,
 };
 

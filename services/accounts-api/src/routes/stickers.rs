@@ -1,10 +1,7 @@
 //! `GET /api/stickers/<id>/`: whether a scanned sticker is activated, so the sticker's landing
 //! page can show the activation form or the owner's card. Reveals nothing about the owner.
 
-use axum::{
-    extract::State,
-    Json,
-};
+use axum::{extract::State, Json};
 use serde::Serialize;
 use shared::{
     http::{ApiError, DetailBody, Path},

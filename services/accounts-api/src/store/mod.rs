@@ -139,7 +139,9 @@ pub async fn connect(
     url: &DatabaseUrl,
     max_connections: u32,
 ) -> anyhow::Result<Arc<dyn AccountStore>> {
-    Ok(open(Database::connect(url, max_connections, &MIGRATIONS).await?))
+    Ok(open(
+        Database::connect(url, max_connections, &MIGRATIONS).await?,
+    ))
 }
 
 #[cfg(test)]

@@ -108,7 +108,8 @@ impl AccountStore for SqlStore {
         with_pool!(self.db, |pool| {
             let mut tx = pool.begin().await?;
             for chunk in ids.chunks(STICKERS_PER_STATEMENT) {
-                let mut query = QueryBuilder::new("insert into users (id, created_at, updated_at) ");
+                let mut query =
+                    QueryBuilder::new("insert into users (id, created_at, updated_at) ");
                 query.push_values(chunk, |mut row, id| {
                     row.push_bind(id.as_uuid()).push_bind(now).push_bind(now);
                 });
@@ -168,7 +169,8 @@ impl AccountStore for SqlStore {
 
     #[tracing::instrument(skip_all)]
     async fn find_user_by_phone(&self, phone: &PhoneNumber) -> Result<Option<User>, StoreError> {
-        let query = format!("select {USER_COLUMNS} from users where phone_number = $1 and is_registered");
+        let query =
+            format!("select {USER_COLUMNS} from users where phone_number = $1 and is_registered");
         let row: Option<UserRow> = with_pool!(self.db, |pool| {
             sqlx::query_as(&query)
                 .bind(phone.as_ref())
@@ -231,8 +233,9 @@ impl AccountStore for SqlStore {
             "select {USER_COLUMNS} from users where is_registered and is_profile_public \
              order by registered_at, id"
         );
-        let rows: Vec<UserRow> =
-            with_pool!(self.db, |pool| sqlx::query_as(&query).fetch_all(pool).await?);
+        let rows: Vec<UserRow> = with_pool!(self.db, |pool| sqlx::query_as(&query)
+            .fetch_all(pool)
+            .await?);
         Ok(rows.into_iter().map(User::from).collect())
     }
 

@@ -34,7 +34,10 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
 #[tokio::test]
 async fn connections_that_never_finish_their_headers_are_closed() {
     // Arrange
-    let app = spawn_app_with(Backend::Sqlite, |c| c.http.http_header_timeout_secs = 1).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.common.http.http_header_timeout_secs = 1
+    })
+    .await;
     let mut slow = Vec::new();
     for _ in 0..50 {
         let mut stream = connect(&app).await;
@@ -61,7 +64,10 @@ async fn connections_that_never_finish_their_headers_are_closed() {
 #[tokio::test]
 async fn a_websocket_handshake_is_held_to_the_same_header_timeout() {
     // Arrange
-    let app = spawn_app_with(Backend::Sqlite, |c| c.http.http_header_timeout_secs = 1).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.common.http.http_header_timeout_secs = 1
+    })
+    .await;
     let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /ws/chat/00000000-0000-0000-0000-000000000000/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n")
@@ -78,7 +84,10 @@ async fn a_websocket_handshake_is_held_to_the_same_header_timeout() {
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
     // Arrange
-    let app = spawn_app_with(Backend::Sqlite, |c| c.http.http_header_timeout_secs = 1).await;
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.common.http.http_header_timeout_secs = 1
+    })
+    .await;
     let mut stream = connect(&app).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -99,7 +108,7 @@ async fn an_idle_keep_alive_connection_is_closed() {
 async fn one_address_cannot_hold_more_than_its_share_of_connections() {
     // Arrange
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.http.max_connections_per_address = 10;
+        c.common.http.max_connections_per_address = 10;
     })
     .await;
     let mut held = Vec::new();

@@ -137,7 +137,10 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     // Arrange: the app is configured for a NATS server that is not running yet.
     let port = free_port();
     let nats_url = format!("nats://127.0.0.1:{port}");
-    let app = spawn_app_with(Backend::Postgres, |c| c.nats_url = Some(nats_url.clone())).await;
+    let app = spawn_app_with(Backend::Postgres, |c| {
+        c.common.nats_url = Some(nats_url.clone())
+    })
+    .await;
     let sticker = app.sticker().await;
     let registered = app.register(&registration(sticker, &unique_phone())).await;
     assert_eq!(
@@ -146,7 +149,7 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
         "writes go on while NATS is down"
     );
     assert_eq!(
-        app.store.outbox().backlog().await.expect("backlog"),
+        app.database.outbox().backlog().await.expect("backlog"),
         1,
         "the event waits in the outbox"
     );
@@ -154,7 +157,7 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     // Act
     let store_dir = tempfile::tempdir().expect("temp dir");
     let server = NatsServer::start(port, store_dir.path()).await;
-    let subscriber = NatsBus::connect(&server.url, &app.config.nats_subject_prefix)
+    let subscriber = NatsBus::connect(&server.url, &app.config.common.nats_subject_prefix)
         .await
         .expect("connected to the new server");
     let mut deliveries = subscriber
@@ -177,6 +180,6 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     let duplicate =
         tokio::time::timeout(std::time::Duration::from_secs(2), deliveries.next()).await;
     assert!(duplicate.is_err(), "published exactly once");
-    assert_eq!(app.store.outbox().backlog().await.expect("backlog"), 0);
+    assert_eq!(app.database.outbox().backlog().await.expect("backlog"), 0);
     drop(server);
 }

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub address: String,
     /// The storage the app uses (to issue stickers, as the operator CLI does).
     pub store: Arc<dyn AccountStore>,
+    /// Its database, for the outbox backlog.
+    pub database: shared::db::Database,
     /// The outbox relay, for tests that publish by hand.
     pub relay: Relay,
     /// A bus on the same broker and prefix as the app, for subscribing to its events.
@@ -67,17 +69,21 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     // Argon2's cost does not matter to these tests; its correctness does.
     config.argon2_memory_kib = 1024;
     config.argon2_iterations = 1;
-    config.rate_limits = RateLimits::On;
+    config.common.rate_limits = RateLimits::On;
     if backend == Backend::Postgres {
-        config.nats_url = Some(nats_url());
-        config.nats_subject_prefix = unique_prefix();
+        config.common.nats_url = Some(nats_url());
+        config.common.nats_subject_prefix = unique_prefix();
     }
     configure(&mut config);
 
     let (application, bus, nats) = match backend {
         Backend::Postgres => {
-            let url = config.nats_url.clone().expect("Postgres runs with NATS");
-            let nats = NatsBus::connect(&url, &config.nats_subject_prefix)
+            let url = config
+                .common
+                .nats_url
+                .clone()
+                .expect("Postgres runs with NATS");
+            let nats = NatsBus::connect(&url, &config.common.nats_subject_prefix)
                 .await
                 .expect("NATS must be running for Postgres tests");
             let application = Application::build(config.clone())
@@ -96,6 +102,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     };
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.service().state.store.clone();
+    let database = application.service().state.db.clone();
     let relay = application.service().relay();
     let stop = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(stop.clone()));
@@ -103,6 +110,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     TestApp {
         address,
         store,
+        database,
         relay,
         bus,
         nats,
@@ -266,7 +274,7 @@ impl TestApp {
             // The background relay may hold a batch right now; then this finds nothing.
             self.relay.publish_all().await.expect("outbox published");
             if self
-                .store
+                .database
                 .outbox()
                 .backlog()
                 .await

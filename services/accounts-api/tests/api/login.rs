@@ -284,7 +284,7 @@ async fn login_is_never_throttled_when_rate_limits_are_off(
     let app = spawn_app_with(backend, |c| {
         c.login_failures_per_phone = 2;
         c.login_failures_per_address = 2;
-        c.rate_limits = RateLimits::Off;
+        c.common.rate_limits = RateLimits::Off;
     })
     .await;
     let owner = TestOwner::registered(&app).await;

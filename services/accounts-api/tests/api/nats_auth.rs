@@ -47,9 +47,9 @@ async fn accounts_api_publishes_its_events_with_its_own_credentials() {
     // Arrange
     let server = SecuredNats::start().await;
     let app = spawn_app_with(Backend::Postgres, |c| {
-        c.nats_url = Some(server.url().to_owned());
-        c.nats_subject_prefix = String::new();
-        c.nats_auth = server.auth("accounts-api");
+        c.common.nats_url = Some(server.url().to_owned());
+        c.common.nats_subject_prefix = String::new();
+        c.common.nats_auth = server.auth("accounts-api");
     })
     .await;
     let sticker = app.sticker().await;
@@ -58,7 +58,7 @@ async fn accounts_api_publishes_its_events_with_its_own_credentials() {
     let response = app.register(&registration(sticker, &unique_phone())).await;
     assert_eq!(response.status().as_u16(), 201);
     tokio::time::timeout(EVENT_TIMEOUT, async {
-        while app.store.outbox().backlog().await.expect("backlog") > 0 {
+        while app.database.outbox().backlog().await.expect("backlog") > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })

@@ -20,7 +20,7 @@ async fn a_database_outage_is_a_503_with_a_body_and_the_service_recovers() {
         db.url_via(&proxy),
         SecretString::from("outage-key".to_owned()),
     );
-    config.database_max_connections = 2;
+    config.common.database_max_connections = 2;
     let app = accounts_api::Application::build_with_bus(config, Arc::new(InProcessBus::new()))
         .await
         .unwrap();

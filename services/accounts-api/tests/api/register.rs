@@ -541,7 +541,10 @@ async fn concurrent_registrations_with_one_phone_number_give_exactly_one_201(
 }
 
 fn production_argon2(config: &mut Config) {
-    let defaults = Config::with(config.database_url.clone(), "unused".to_owned().into());
+    let defaults = Config::with(
+        config.common.database_url.clone(),
+        "unused".to_owned().into(),
+    );
     config.argon2_memory_kib = defaults.argon2_memory_kib;
     config.argon2_iterations = defaults.argon2_iterations;
 }

@@ -15,8 +15,8 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    state::AppState,
     domain::{NewRoom, RoomId, VisitorName, VisitorToken},
+    state::AppState,
 };
 
 /// Start-chat body.

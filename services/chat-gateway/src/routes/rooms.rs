@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::messages::HistoryMessage;
-use crate::{state::AppState, domain::Room};
+use crate::{domain::Room, state::AppState};
 
 /// A room in the owner's list: the guide's fields, plus `last_message` and `unread_count`.
 #[derive(Serialize, ToSchema)]

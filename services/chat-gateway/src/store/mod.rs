@@ -182,8 +182,13 @@ pub fn open(db: Database) -> Arc<dyn ChatStore> {
 }
 
 /// Connects to the database the URL names, applies pending migrations, and opens the store.
-pub async fn connect(url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Arc<dyn ChatStore>> {
-    Ok(open(Database::connect(url, max_connections, &MIGRATIONS).await?))
+pub async fn connect(
+    url: &DatabaseUrl,
+    max_connections: u32,
+) -> anyhow::Result<Arc<dyn ChatStore>> {
+    Ok(open(
+        Database::connect(url, max_connections, &MIGRATIONS).await?,
+    ))
 }
 
 #[cfg(test)]

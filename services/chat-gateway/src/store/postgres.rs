@@ -8,7 +8,10 @@ use uuid::Uuid;
 use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
 
 /// Writes a batch in three statements: `unnest` turns the batch's columns into rows.
-pub(super) async fn insert_messages(pool: &PgPool, batch: &[PendingMessage]) -> Result<(), sqlx::Error> {
+pub(super) async fn insert_messages(
+    pool: &PgPool,
+    batch: &[PendingMessage],
+) -> Result<(), sqlx::Error> {
     let mut ids = Vec::with_capacity(batch.len());
     let mut rooms = Vec::with_capacity(batch.len());
     let mut senders = Vec::with_capacity(batch.len());

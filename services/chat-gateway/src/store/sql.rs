@@ -96,7 +96,10 @@ impl ChatStore for SqlStore {
     async fn find_room_access(&self, id: RoomId) -> Result<Option<RoomAccess>, StoreError> {
         let query = format!("select {ROOM_ACCESS_COLUMNS} from rooms where id = $1");
         let row: Option<RoomAccessRow> = with_pool!(self.db, |pool| {
-            sqlx::query_as(&query).bind(id.0).fetch_optional(pool).await?
+            sqlx::query_as(&query)
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
         });
         Ok(row.map(RoomAccess::from))
     }

@@ -11,8 +11,8 @@ use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
 /// Writes a batch statement by statement: SQLite has one writer, so a loop inside one
 /// transaction costs one commit like a single statement would.
 pub(super) async fn insert_messages(
-pool: &SqlitePool,
-batch: &[PendingMessage],
+    pool: &SqlitePool,
+    batch: &[PendingMessage],
 ) -> Result<(), sqlx::Error> {
     let events: Vec<OutboxEvent> = batch.iter().map(PendingMessage::to_outbox).collect();
     let mut tx = pool.begin().await?;

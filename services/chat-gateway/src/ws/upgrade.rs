@@ -13,9 +13,7 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shared::{
-    http::{ApiError, DetailBody, Path, Query},
-};
+use shared::http::{ApiError, DetailBody, Path, Query};
 
 use super::session::{run_session, SessionContext, SessionLimits};
 use crate::{
@@ -76,7 +74,10 @@ pub async fn chat_socket(
         )
             .into_response();
     };
-    let Some(slot) = state.socket_slots.claim(admitted.access.id, admitted.sender_type) else {
+    let Some(slot) = state
+        .socket_slots
+        .claim(admitted.access.id, admitted.sender_type)
+    else {
         metrics::counter!("ws_sockets_refused_total").increment(1);
         return ApiError::LimitReached(TOO_MANY_SOCKETS).into_response();
     };
@@ -110,7 +111,11 @@ struct Admitted {
 
 /// Every refusal is the same 403: a browser cannot read the body of a refused handshake
 /// anyway, and the history endpoint says why a visitor token lapsed.
-async fn authorize(state: &AppState, room: RoomId, auth: &SocketAuth) -> Result<Admitted, ApiError> {
+async fn authorize(
+    state: &AppState,
+    room: RoomId,
+    auth: &SocketAuth,
+) -> Result<Admitted, ApiError> {
     let access = state
         .store
         .find_room_access(room)
@@ -131,7 +136,11 @@ async fn authorize(state: &AppState, room: RoomId, auth: &SocketAuth) -> Result<
         }
     };
     let sender_type = access
-        .admit(&participant, shared::time::now(), state.config.visitor_token_idle())
+        .admit(
+            &participant,
+            shared::time::now(),
+            state.config.visitor_token_idle(),
+        )
         .map_err(|_| ApiError::PermissionDenied)?;
     Ok(Admitted {
         access,

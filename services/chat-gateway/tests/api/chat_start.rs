@@ -330,7 +330,7 @@ async fn start_chat_is_not_throttled_when_rate_limits_are_off(
     // Arrange
     let app = spawn_app_with(backend, |c| {
         c.chat_starts_per_minute = 1;
-        c.rate_limits = shared::config::RateLimits::Off;
+        c.common.rate_limits = shared::config::RateLimits::Off;
     })
     .await;
     let owner = TestOwner::registered(&app).await;

@@ -54,7 +54,7 @@ async fn an_event_the_broker_refuses_is_parked_and_the_next_ones_are_published()
     let texts: Vec<&Value> = history.iter().map(|m| &m["content"]).collect();
     assert_eq!(texts, [long.as_str(), "qisqa"]);
     eventually("nothing is left waiting", || async {
-        (app.state.store.outbox().backlog().await.ok()? == 0).then_some(())
+        (app.state.db.outbox().backlog().await.ok()? == 0).then_some(())
     })
     .await;
     let metrics = app.get("/metrics").await.text().await.expect("metrics");
@@ -70,8 +70,8 @@ async fn an_event_the_broker_refuses_is_parked_and_the_next_ones_are_published()
 async fn the_streams_are_bounded_in_bytes_as_configured() {
     // Arrange
     let app = spawn_app_with(Backend::Postgres, |c| {
-        c.nats_streams.nats_chat_stream_max_bytes = 64 << 20;
-        c.nats_streams.nats_accounts_stream_max_bytes = 32 << 20;
+        c.common.nats_streams.nats_chat_stream_max_bytes = 64 << 20;
+        c.common.nats_streams.nats_accounts_stream_max_bytes = 32 << 20;
     })
     .await;
     let owner = TestOwner::registered(&app).await;

@@ -15,7 +15,7 @@ use crate::helpers::{
 async fn outbox_drained(apps: &[&TestApp]) {
     eventually("the outbox is drained", || async {
         for app in apps {
-            if app.state.store.outbox().backlog().await.ok()? != 0 {
+            if app.state.db.outbox().backlog().await.ok()? != 0 {
                 return None;
             }
         }

@@ -22,7 +22,7 @@ use std::{
     time::Duration,
 };
 
-use chat_gateway::{app::AppState, store::Owner, Application, Config};
+use chat_gateway::{state::AppState, store::Owner, Application, Config};
 use futures::{SinkExt, StreamExt};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -155,20 +155,18 @@ pub async fn spawn_replica(placement: Placement, configure: impl FnOnce(&mut Con
         replica_id,
     } = placement;
     let mut config = Config::with(db.url().clone(), secret.clone());
-    config.rate_limits = RateLimits::On;
-    config.replica_id = replica_id;
+    config.common.rate_limits = RateLimits::On;
+    config.common.replica_id = replica_id;
     if let Some((url, prefix)) = &nats {
-        config.nats_url = Some(url.clone());
-        config.nats_subject_prefix = prefix.clone();
+        config.common.nats_url = Some(url.clone());
+        config.common.nats_subject_prefix = prefix.clone();
     }
     configure(&mut config);
 
     let stop = CancellationToken::new();
     let (application, bus, prefix) = match &nats {
         Some((url, prefix)) => {
-            let application = Application::build(config, stop.clone())
-                .await
-                .expect("the app builds");
+            let application = Application::build(config).await.expect("the app builds");
             let bus: Arc<dyn EventBus> = Arc::new(
                 NatsBus::connect(url, prefix)
                     .await
@@ -178,7 +176,7 @@ pub async fn spawn_replica(placement: Placement, configure: impl FnOnce(&mut Con
         }
         None => {
             let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
-            let application = Application::build_with_bus(config, bus.clone(), stop.clone())
+            let application = Application::build_with_bus(config, bus.clone())
                 .await
                 .expect("the app builds");
             (application, bus, String::new())
@@ -187,7 +185,7 @@ pub async fn spawn_replica(placement: Placement, configure: impl FnOnce(&mut Con
     let port = application.port();
     let state = application.service().state.clone();
     let relay = application.service().relay();
-    let handle = tokio::spawn(application.run_until_stopped());
+    let handle = tokio::spawn(application.run_until_stopped(stop.clone()));
     let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         ws_address: format!("ws://127.0.0.1:{port}"),

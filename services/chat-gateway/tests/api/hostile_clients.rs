@@ -3,6 +3,7 @@
 //! and room spam from one network. Each test is a hostile client's attempt through HTTP or
 //! WebSocket, and checks the gateway stayed bounded and correct.
 
+use chat_gateway::domain::SenderType;
 use chat_gateway::{
     domain::{Message, MessageText, RoomId},
     store::PendingMessage,
@@ -10,7 +11,7 @@ use chat_gateway::{
 use futures::{future::join_all, FutureExt};
 use rstest::rstest;
 use serde_json::{json, Value};
-use shared::{config::Backend, events::catalog::SenderType, testing::memory};
+use shared::{config::Backend, testing::memory};
 
 use crate::helpers::{eventually, spawn_app, spawn_app_with, Auth, TestOwner, WsClient};
 
@@ -203,7 +204,7 @@ async fn a_full_room_refuses_more_messages_with_an_error_frame(
 async fn chat_starts_from_one_ipv6_network_share_one_limit() {
     // Arrange
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.trust_forwarded_for = true;
+        c.common.trust_forwarded_for = true;
         c.chat_starts_per_minute = 2;
     })
     .await;
@@ -239,7 +240,7 @@ async fn chat_starts_from_one_ipv6_network_share_one_limit() {
 async fn only_the_hop_the_ingress_appended_counts_as_the_client() {
     // Arrange
     let app = spawn_app_with(Backend::Sqlite, |c| {
-        c.trust_forwarded_for = true;
+        c.common.trust_forwarded_for = true;
         c.chat_starts_per_minute = 2;
     })
     .await;

@@ -39,7 +39,7 @@ async fn replicas(server: &SecuredNats, n: usize) -> Vec<TestApp> {
             replica_id: Some(format!("replica-{i}")),
         };
         let auth = server.auth("chat-gateway");
-        replicas.push(spawn_replica(placement, |c| c.nats_auth = auth).await);
+        replicas.push(spawn_replica(placement, |c| c.common.nats_auth = auth).await);
     }
     replicas
 }

@@ -125,8 +125,8 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
 
     // A JetStream consumer sees each event exactly once.
     eventually("both outboxes are drained", || async {
-        let a_left = a.state.store.outbox().backlog().await.ok()?;
-        let b_left = b.state.store.outbox().backlog().await.ok()?;
+        let a_left = a.state.db.outbox().backlog().await.ok()?;
+        let b_left = b.state.db.outbox().backlog().await.ok()?;
         (a_left == 0 && b_left == 0).then_some(())
     })
     .await;

@@ -492,7 +492,7 @@ async fn without_rate_limits_a_flood_is_committed_in_full_and_in_order(
     #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
 ) {
     // Arrange
-    let app = spawn_app_with(backend, |c| c.rate_limits = RateLimits::Off).await;
+    let app = spawn_app_with(backend, |c| c.common.rate_limits = RateLimits::Off).await;
     let owner = TestOwner::registered(&app).await;
     let chat = app.start_chat_with(&owner).await;
     let mut visitor = app.open_ws(&chat.room_id, &chat.visitor()).await;
@@ -582,7 +582,7 @@ async fn a_slow_reader_is_disconnected_while_the_others_in_the_room_keep_receivi
 ) {
     // Arrange
     let app = spawn_app_with(backend, |c| {
-        c.rate_limits = RateLimits::Off;
+        c.common.rate_limits = RateLimits::Off;
         c.ws_send_queue = 8;
     })
     .await;
@@ -677,7 +677,7 @@ async fn a_reader_that_stops_reading_is_dropped_after_the_idle_timeout_without_w
 ) {
     // Arrange
     let app = spawn_app_with(backend, |c| {
-        c.rate_limits = RateLimits::Off;
+        c.common.rate_limits = RateLimits::Off;
         c.ws_send_queue = 8;
         c.ws_ping_interval_secs = 1;
         c.ws_idle_timeout_secs = 2;

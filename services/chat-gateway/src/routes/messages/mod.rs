@@ -12,14 +12,12 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use shared::{
-    http::{ApiError, DetailBody, Path, Query},
-};
+use shared::http::{ApiError, DetailBody, Path, Query};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use self::page::{next_link, Page, PageQuery};
 pub use self::page::MAX_PAGE;
+use self::page::{next_link, Page, PageQuery};
 use super::credentials::Credentials;
 use crate::{
     domain::{Message, Refusal, RoomId, SenderType},
@@ -98,7 +96,11 @@ pub async fn list_messages(
         .await?
         .ok_or(ApiError::NotFound)?;
     let side = access
-        .admit(&participant, shared::time::now(), state.config.visitor_token_idle())
+        .admit(
+            &participant,
+            shared::time::now(),
+            state.config.visitor_token_idle(),
+        )
         .map_err(|refusal| match refusal {
             Refusal::NotAParticipant => ApiError::PermissionDenied,
             Refusal::VisitorTokenExpired => ApiError::Forbidden(CHAT_EXPIRED),

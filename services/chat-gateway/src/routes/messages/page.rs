@@ -30,33 +30,35 @@ impl TryFrom<PageQuery> for Page {
 
     fn try_from(query: PageQuery) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let after = query
-            .after
-            .filter(|v| !v.is_empty())
-            .and_then(|raw| match Uuid::parse_str(&raw) {
-                Ok(id) => Some(MessageId(id)),
-                Err(_) => {
-                    errors.add("after", msg::INVALID_UUID);
-                    None
-                }
-            });
-        let limit = query
-            .limit
-            .filter(|v| !v.is_empty())
-            .and_then(|raw| match raw.parse::<i64>() {
-                Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
-                Ok(_) => {
-                    errors.add(
-                        "limit",
-                        format!("Ensure this value is between 1 and {MAX_PAGE}."),
-                    );
-                    None
-                }
-                Err(_) => {
-                    errors.add("limit", "A valid integer is required.");
-                    None
-                }
-            });
+        let after =
+            query
+                .after
+                .filter(|v| !v.is_empty())
+                .and_then(|raw| match Uuid::parse_str(&raw) {
+                    Ok(id) => Some(MessageId(id)),
+                    Err(_) => {
+                        errors.add("after", msg::INVALID_UUID);
+                        None
+                    }
+                });
+        let limit =
+            query
+                .limit
+                .filter(|v| !v.is_empty())
+                .and_then(|raw| match raw.parse::<i64>() {
+                    Ok(n) if (1..=MAX_PAGE).contains(&n) => Some(n),
+                    Ok(_) => {
+                        errors.add(
+                            "limit",
+                            format!("Ensure this value is between 1 and {MAX_PAGE}."),
+                        );
+                        None
+                    }
+                    Err(_) => {
+                        errors.add("limit", "A valid integer is required.");
+                        None
+                    }
+                });
         if errors.is_empty() {
             Ok(Self { after, limit })
         } else {
