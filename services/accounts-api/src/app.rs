@@ -8,7 +8,6 @@ use axum::Router;
 use shared::{
     db::Database,
     events::{outbox::Relay, EventBus},
-    http::ops::Readiness,
     service::{self, ServiceConfig},
 };
 use tokio_util::sync::CancellationToken;
@@ -47,12 +46,7 @@ impl service::Service for AccountsService {
 
     async fn build(config: Config, bus: Arc<dyn EventBus>) -> anyhow::Result<Self> {
         let common = &config.common;
-        let db = Database::connect(
-            &common.database_url,
-            common.database_max_connections,
-            &crate::store::MIGRATIONS,
-        )
-        .await?;
+        let db = common.connect_database(&crate::store::MIGRATIONS).await?;
         let keys = common.key_ring()?;
         let hasher = PasswordHasher::new(
             config.argon2_memory_kib,
@@ -79,12 +73,12 @@ impl service::Service for AccountsService {
         &self.state.config
     }
 
-    fn router(&self) -> Router {
-        crate::router::router(self.state.clone())
+    fn database(&self) -> &Database {
+        &self.state.db
     }
 
-    fn readiness(&self) -> Arc<dyn Readiness> {
-        Arc::new(self.state.db.clone())
+    fn router(&self) -> Router {
+        crate::router::router(self.state.clone())
     }
 
     async fn start_background(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {

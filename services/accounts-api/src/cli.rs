@@ -32,12 +32,12 @@ pub struct IssueArgs {
 
 /// Runs a `stickers` command.
 pub async fn run(
-    command: StickersCommand,
+    command: &StickersCommand,
     store: &dyn AccountStore,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
-        StickersCommand::Issue(args) => issue_stickers(store, &args, out).await.map(drop),
+        StickersCommand::Issue(args) => issue_stickers(store, args, out).await.map(drop),
     }
 }
 

@@ -1,9 +1,8 @@
 //! The accounts-api binary: parse flags → config → telemetry → serve, or run an operator command.
 
-use clap::{CommandFactory, FromArgMatches, Parser};
-use shared::service::ServiceConfig;
+use shared::service::{ParsedCli, ServiceConfig};
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "accounts-api", about = "CarInfo accounts service", version)]
 struct Cli {
     #[command(subcommand)]
@@ -25,27 +24,18 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches)?;
-    let common = &cli.config.common;
+    let parsed = ParsedCli::<Cli>::parse();
+    let Cli { command, config } = &parsed.cli;
     let _telemetry = shared::telemetry::init(
         accounts_api::Config::NAME,
-        &common.telemetry.clone().into(),
+        &config.common.telemetry.clone().into(),
         std::io::stderr,
     );
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let app = accounts_api::Application::build(cli.config).await?;
-            app.run_until_stopped(shared::http::serve::stop_on_signal())
-                .await
-        }
-        Command::PrintConfig => Ok(shared::config::print_effective(
-            &Cli::command(),
-            &matches,
-            &mut std::io::stdout(),
-        )?),
-        Command::Stickers(command) => {
-            let store = accounts_api::store::connect(&common.database_url, 2).await?;
+    match command {
+        None | Some(Command::Serve) => accounts_api::Application::serve(config.clone()).await,
+        Some(Command::PrintConfig) => parsed.print_config(),
+        Some(Command::Stickers(command)) => {
+            let store = accounts_api::store::connect(&config.common.database_url, 2).await?;
             accounts_api::cli::run(command, store.as_ref(), &mut std::io::stdout().lock()).await
         }
     }

@@ -10,7 +10,6 @@ use shared::{
     config::Backend,
     db::Database,
     events::{outbox::Relay, EventBus},
-    http::ops::Readiness,
     service::{self, ServiceConfig},
 };
 use tokio_util::sync::CancellationToken;
@@ -51,12 +50,7 @@ impl service::Service for ChatService {
 
     async fn build(config: Config, bus: Arc<dyn EventBus>) -> anyhow::Result<Self> {
         let common = &config.common;
-        let db = Database::connect(
-            &common.database_url,
-            common.database_max_connections,
-            &crate::store::MIGRATIONS,
-        )
-        .await?;
+        let db = common.connect_database(&crate::store::MIGRATIONS).await?;
         let store = crate::store::open(db.clone());
         let verifier = common.key_ring()?.verifier();
         let shards = match common.database_url.backend() {
@@ -81,17 +75,12 @@ impl service::Service for ChatService {
         &self.state.config
     }
 
-    fn router(&self) -> Router {
-        crate::router::router(self.state.clone())
+    fn database(&self) -> &Database {
+        &self.state.db
     }
 
-    /// Ready means "this replica can serve": its database answers. NATS is left out on
-    /// purpose: a NATS restart would otherwise mark every replica unready at once and the
-    /// ingress would route to none, while each replica can still serve its own sockets and
-    /// commit messages (the outbox publishes them when NATS returns). NATS loss shows in
-    /// `nats_connected` and the logs.
-    fn readiness(&self) -> Arc<dyn Readiness> {
-        Arc::new(self.state.db.clone())
+    fn router(&self) -> Router {
+        crate::router::router(self.state.clone())
     }
 
     /// Starts the outbox relay, the owner projection, the pool gauge and the ordered shutdown

@@ -1,9 +1,8 @@
 //! The chat-gateway binary: parse flags → config → telemetry → serve.
 
-use clap::{CommandFactory, FromArgMatches, Parser};
-use shared::service::ServiceConfig;
+use shared::service::{ParsedCli, ServiceConfig};
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(name = "chat-gateway", about = "CarInfo chat gateway", version)]
 struct Cli {
     #[command(subcommand)]
@@ -22,23 +21,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches)?;
+    let parsed = ParsedCli::<Cli>::parse();
+    let Cli { command, config } = &parsed.cli;
     let _telemetry = shared::telemetry::init(
         chat_gateway::Config::NAME,
-        &cli.config.common.telemetry.clone().into(),
+        &config.common.telemetry.clone().into(),
         std::io::stderr,
     );
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
-            let app = chat_gateway::Application::build(cli.config).await?;
-            app.run_until_stopped(shared::http::serve::stop_on_signal())
-                .await
-        }
-        Command::PrintConfig => Ok(shared::config::print_effective(
-            &Cli::command(),
-            &matches,
-            &mut std::io::stdout(),
-        )?),
+    match command {
+        None | Some(Command::Serve) => chat_gateway::Application::serve(config.clone()).await,
+        Some(Command::PrintConfig) => parsed.print_config(),
     }
 }

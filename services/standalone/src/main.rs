@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use clap::{CommandFactory, FromArgMatches, Parser};
+use shared::service::ParsedCli;
 
-#[derive(Parser)]
+#[derive(clap::Parser)]
 #[command(
     name = "carinfo",
     about = "CarInfo, all in one process (SQLite, no servers needed)",
@@ -32,30 +32,27 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches)?;
-    let config = cli.config;
+    let parsed = ParsedCli::<Cli>::parse();
+    let Cli { command, config } = &parsed.cli;
     let _telemetry =
         shared::telemetry::init("carinfo", &config.telemetry.clone().into(), std::io::stderr);
     let mut out = std::io::stdout().lock();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => {
+    match command {
+        None | Some(Command::Serve) => {
             let bundle = standalone::Bundle::build(config.clone()).await?;
-            writeln!(out, "{}", standalone::banner(&config, bundle.port()))?;
+            writeln!(out, "{}", standalone::banner(config, bundle.port()))?;
             drop(out);
             bundle
                 .run_until_stopped(shared::http::serve::stop_on_signal())
                 .await
         }
-        Command::PrintConfig => Ok(shared::config::print_effective(
-            &Cli::command(),
-            &matches,
-            &mut out,
-        )?),
-        Command::Stickers(command) => {
+        Some(Command::PrintConfig) => parsed.print_config(),
+        Some(Command::Stickers(command)) => {
             let store = accounts_api::store::connect(&config.sqlite_url("accounts.db")?, 1).await?;
             accounts_api::cli::run(command, store.as_ref(), &mut out).await
         }
-        Command::PrintOpenapi => Ok(out.write_all(standalone::openapi::merged_json()?.as_bytes())?),
+        Some(Command::PrintOpenapi) => {
+            Ok(out.write_all(standalone::openapi::merged_json()?.as_bytes())?)
+        }
     }
 }

@@ -10,7 +10,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use super::ServiceConfig;
-use crate::{events::EventBus, http::ops::Readiness};
+use crate::{db::Database, events::EventBus, http::ops::Readiness};
 
 /// A service without a listener: what the standalone bundle embeds.
 #[async_trait]
@@ -27,8 +27,16 @@ pub trait Service: Sized + Send + Sync + 'static {
     /// The API routes, with state; operational routes and layers are added by whoever serves.
     fn router(&self) -> Router;
 
-    /// What `/readyz` checks.
-    fn readiness(&self) -> Arc<dyn Readiness>;
+    /// Its database.
+    fn database(&self) -> &Database;
+
+    /// What `/readyz` checks: that the database answers. NATS is left out on purpose: a NATS
+    /// restart would otherwise mark every replica unready at once and the ingress would route
+    /// to none, while each replica can still serve and commit (the outbox publishes when NATS
+    /// returns). NATS loss shows in `nats_connected` and the logs.
+    fn readiness(&self) -> Arc<dyn Readiness> {
+        Arc::new(self.database().clone())
+    }
 
     /// Starts the background work (outbox relay, consumers, gauges). It stops once `stop` is
     /// cancelled; the returned task ends when it has drained. Returns once consumers are
@@ -68,6 +76,15 @@ impl<S: Service> Application<S> {
     /// The service, for tests.
     pub fn service(&self) -> &S {
         &self.service
+    }
+
+    /// Builds the service its settings describe and serves it until SIGTERM or Ctrl-C: what
+    /// a service's binary does.
+    pub async fn serve(config: S::Config) -> anyhow::Result<()> {
+        Self::build(config)
+            .await?
+            .run_until_stopped(crate::http::serve::stop_on_signal())
+            .await
     }
 
     /// Serves until `stop` is cancelled, then drains requests and the background work.

@@ -4,7 +4,9 @@
 //! a stop token is cancelled). The standalone bundle builds the same `Service`s on one port.
 
 mod application;
+mod cli;
 mod settings;
 
 pub use application::{Application, Service};
+pub use cli::ParsedCli;
 pub use settings::{ServiceConfig, ServiceSettings};

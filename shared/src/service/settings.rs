@@ -104,6 +104,19 @@ impl<C: ServiceConfig> ServiceSettings<C> {
             .unwrap_or_else(|| format!("{}-{}", C::NAME, uuid::Uuid::new_v4().simple()))
     }
 
+    /// Connects to the database these settings name and migrates it.
+    pub async fn connect_database(
+        &self,
+        migrations: &crate::db::Migrations,
+    ) -> anyhow::Result<crate::db::Database> {
+        crate::db::Database::connect(
+            &self.database_url,
+            self.database_max_connections,
+            migrations,
+        )
+        .await
+    }
+
     /// The bus these settings name: NATS when `NATS_URL` is set, else in-process.
     pub async fn connect_bus(&self) -> anyhow::Result<std::sync::Arc<dyn crate::events::EventBus>> {
         Ok(crate::events::connect_bus(

@@ -238,3 +238,42 @@ async fn the_service_refuses_to_start_with_a_short_or_shipped_example_signing_ke
         );
     }
 }
+
+#[tokio::test]
+async fn print_config_shows_every_effective_setting_with_secrets_redacted() {
+    // Arrange
+    let secret = "a-signing-key-of-at-least-thirty-two-bytes";
+
+    // Act
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_accounts-api"))
+        .arg("print-config")
+        .env("JWT_SECRET", secret)
+        .env(
+            "DATABASE_URL",
+            "postgres://carinfo:db-password@db.internal/accounts",
+        )
+        .env("LOGIN_FAILURES_PER_PHONE", "7")
+        .env_remove("RATE_LIMITS")
+        .output()
+        .await
+        .expect("the binary runs");
+
+    // Assert
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with('#')).collect();
+    for expected in [
+        "JWT_SECRET=<redacted>",
+        "DATABASE_URL=postgres://***@db.internal/accounts",
+        "LOGIN_FAILURES_PER_PHONE=7",
+        "RATE_LIMITS=on",
+        "LISTEN_ADDR=127.0.0.1:8001",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "{expected} missing from:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains(secret) && !stdout.contains("db-password"));
+    assert!(stdout.contains("# Failed logins one client address may make against one phone number per window [environment]"));
+}
