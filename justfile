@@ -44,6 +44,10 @@ abuse:
 validate:
     deploy/validate.sh
 
+# Validate docs/asyncapi.yaml with the official AsyncAPI parser (as CI does).
+asyncapi:
+    docs/asyncapi/check.sh
+
 # Regenerate the merged OpenAPI document.
 openapi:
     cargo run -q -p standalone -- print-openapi > docs/openapi.json

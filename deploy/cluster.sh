@@ -284,7 +284,7 @@ CarInfo cluster is up (runtime dir: $RUNTIME_DIR)
   ingress        $base            (REST base also under $base/back)
   web app        $base/app/
   visitor page   $base/u/<user_id>
-  API docs       $base/api/docs/   $base/api/redoc/   $base/api/schema/
+  API docs       $base/api/docs/   $base/api/redoc/   $base/api/schema/   $base/api/asyncapi/
   WebSocket      ws://$HOST:$CLUSTER_PORT/ws/chat/<room_id>/?visitor=<token>$pinning
   accounts-api   http://$HOST:$ACCOUNTS_PORT   (/healthz /readyz /metrics)
   gateway-a      http://$HOST:$GATEWAY_A_PORT   (/healthz /readyz /metrics)

@@ -342,7 +342,8 @@ template = open(sys.argv[1]).read()
 ingress = list(yaml.safe_load_all(open(sys.argv[2])))
 routes = {
     "accounts-api": ["/api/user/", "/api/login/", "/api/token/", "/api/profile/", "/api/users/",
-                     "/user/", "/api/stickers/", "/api/schema/", "/api/docs/", "/api/redoc/"],
+                     "/user/", "/api/stickers/", "/api/schema/", "/api/docs/", "/api/redoc/",
+                     "/api/asyncapi/"],
     "chat-gateway": ["/api/chat/", "/ws/", "/back/ws/"],
     "web": ["/u/", "/app/", "/static/"],
 }
@@ -396,7 +397,8 @@ EOF
 
 check_shell_scripts() {
     local scripts=("$deploy/cluster.sh" "$deploy/validate.sh" "$deploy/nginx/render.sh"
-                   "$deploy/ensure-backends.sh" "$deploy/web/e2e/ci.sh" "$deploy/web/e2e/run.sh")
+                   "$deploy/ensure-backends.sh" "$deploy/web/e2e/ci.sh" "$deploy/web/e2e/run.sh"
+                   "$repo/docs/asyncapi/check.sh")
     local s
     for s in "${scripts[@]}"; do
         bash -n "$s" || return 1

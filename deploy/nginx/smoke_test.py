@@ -197,8 +197,8 @@ def main() -> int:
         # accounts-api paths, with and without /back, with and without the trailing slash
         for path in ["/api/user/register/", "/api/login/", "/api/token/refresh/", "/api/profile/",
                      "/api/users/", "/user/7d1c/", "/api/stickers/7d1c/", "/api/schema/",
-                     "/api/docs/", "/api/redoc/",
-                     "/api/login", "/api/profile", "/api/users"]:
+                     "/api/docs/", "/api/redoc/", "/api/asyncapi/",
+                     "/api/login", "/api/profile", "/api/users", "/api/asyncapi"]:
             for prefix in ["", "/back"]:
                 status, _, body = request(base, prefix + path + f"?q={SECRET}")
                 seen = json.loads(body) if status == 200 else {}

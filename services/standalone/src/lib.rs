@@ -16,6 +16,7 @@ pub fn banner(config: &Config, port: u16) -> String {
     format!(
         "CarInfo is running at {base} (data in {data})\n\
          \n  API docs:        {base}/api/docs/   (Redoc: {base}/api/redoc/)\n\
+         \x20 AsyncAPI:        {base}/api/asyncapi/   (the WebSocket and the events)\n\
          \x20 Owner inbox:     {base}/app/\n\
          \x20 Issue a sticker: cargo run -p standalone -- stickers issue --count 1   (same DATA_DIR)\n\
          \x20 Then open        {base}/u/<sticker-id>   or register from the command line:\n\

@@ -243,6 +243,7 @@ async fn the_web_client_docs_and_operations_are_served() {
         ("/app/", "<html"),
         ("/api/docs/", "swagger"),
         ("/api/redoc/", "redoc"),
+        ("/api/asyncapi/", "asyncapi: 3.0.0"),
         ("/healthz", "ok"),
     ] {
         let response = get(path).await.unwrap();

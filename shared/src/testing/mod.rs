@@ -1,10 +1,12 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
 //! either backend, a NATS subject prefix per test, a NATS server with the deployed users and
-//! permissions, quiet tracing unless `TEST_LOG=1`, and for outage drills a TCP proxy to cut and
-//! a private Postgres server to stop.
+//! permissions, quiet tracing unless `TEST_LOG=1`, the committed AsyncAPI document with a check
+//! of payloads against it, and for outage drills a TCP proxy to cut and a private Postgres
+//! server to stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
+pub mod asyncapi;
 pub mod memory;
 mod nats_server;
 mod private_postgres;

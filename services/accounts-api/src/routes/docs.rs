@@ -1,10 +1,13 @@
 //! `/api/schema/`, `/api/docs/` (Swagger UI) and `/api/redoc/` (Redoc): one OpenAPI document
-//! for the whole API, served with vendored assets only (no CDN).
+//! for the whole API, served with vendored assets only (no CDN); and beside it `/api/asyncapi/`,
+//! the AsyncAPI document of the room socket and the NATS events.
 //!
-//! The document is `docs/openapi.json`, generated from both services' route definitions by
-//! `carinfo print-openapi`; a test fails when it drifts from the code.
+//! The OpenAPI document is `docs/openapi.json`, generated from both services' route
+//! definitions by `carinfo print-openapi`; the AsyncAPI document is `docs/asyncapi.yaml`,
+//! written by hand. Tests fail when either drifts from the code.
 
 use axum::{
+    http::header::CONTENT_TYPE,
     response::{Html, IntoResponse},
     routing::get,
     Json, Router,
@@ -14,6 +17,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 /// The merged document, as committed.
 pub const OPENAPI_JSON: &str = include_str!("../../../../docs/openapi.json");
+/// The AsyncAPI document, as committed.
+pub const ASYNCAPI_YAML: &str = include_str!("../../../../docs/asyncapi.yaml");
 const REDOC_JS: &[u8] = include_bytes!("../../assets/redoc.standalone.js");
 
 const REDOC_PAGE: &str = r#"<!DOCTYPE html>
@@ -42,6 +47,10 @@ pub fn router() -> Router {
         .route(
             "/api/schema/",
             get(move || async move { Json(schema.clone()) }),
+        )
+        .route(
+            "/api/asyncapi/",
+            get(|| async { ([(CONTENT_TYPE, "application/yaml")], ASYNCAPI_YAML) }),
         )
         .route("/api/redoc/", get(|| async { Html(REDOC_PAGE) }))
         .route(

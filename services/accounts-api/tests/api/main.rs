@@ -5,6 +5,7 @@
     reason = "helpers outside #[test] functions fail the test loudly, as the tests themselves do"
 )]
 
+mod asyncapi;
 mod cli;
 mod connections;
 mod events;

@@ -1,4 +1,5 @@
 mod account_events;
+mod asyncapi;
 mod chat_start;
 mod event_refusals;
 mod events;
