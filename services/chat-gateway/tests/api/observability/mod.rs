@@ -1,9 +1,11 @@
 //! The operators' dashboard and alert rules (`deploy/observability/`) query only metrics the
-//! services serve. Both services run on Postgres and NATS and are used as people use them (a
-//! registration, logins, wrong passwords up to the throttle, a chat over WebSockets, an event
-//! the broker refuses); then every metric the files' queries name, with every `label="value"`
-//! they require, must be on one of the two `/metrics` scrapes. The names come from the files
-//! themselves, so a panel or rule added later is covered.
+//! services serve. Both services run on Postgres and NATS, each with a recorder of its own as
+//! when deployed: chat-gateway as the binary cargo built, accounts-api in this test's process.
+//! They are used as people use them (a registration, logins, wrong passwords up to the
+//! throttle, a chat over WebSockets, an event the broker refuses); then every metric the
+//! files' queries name, with every `label="value"` they require, must be on one of the two
+//! `/metrics` scrapes. The names come from the files themselves, so a panel or rule added
+//! later is covered.
 
 #![expect(
     clippy::expect_used,
@@ -12,11 +14,13 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
+    process::{Child, Command, Stdio},
     sync::Arc,
+    time::Duration,
 };
 
 use async_nats::jetstream;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use shared::{
     config::Backend,
@@ -25,11 +29,13 @@ use shared::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{chat_stream_name, eventually, spawn_replica, Placement, TestOwner, PATIENCE};
+use crate::helpers::{chat_stream_name, eventually, WsClient, PATIENCE};
 
 mod queries;
 
 use queries::{is_served, observability_queries, samples, written_by_prometheus, Selector};
+
+const GREETING: &str = "Mashinangiz yo'lni to'sib qo'ygan";
 
 #[tokio::test]
 async fn every_metric_the_dashboard_and_the_alerts_name_is_served() {
@@ -37,20 +43,13 @@ async fn every_metric_the_dashboard_and_the_alerts_name_is_served() {
     let queries = observability_queries();
     let secret = SecretString::from(format!("observability-{}", uuid::Uuid::new_v4()));
     let (url, prefix) = (nats_url(), unique_prefix());
-    let gateway = spawn_replica(
-        Placement {
-            db: Arc::new(TestDatabase::create(Backend::Postgres).await),
-            nats: Some((url.clone(), prefix.clone())),
-            secret: secret.clone(),
-            replica_id: Some("gateway-a".to_owned()),
-        },
-        |_| {},
-    )
-    .await;
+    let chat_db = TestDatabase::create(Backend::Postgres).await;
+    let gateway = GatewayProcess::start(&chat_db, &url, &prefix, &secret).await;
     let accounts = AccountsApi::spawn(&url, &prefix, &secret).await;
+    let http = reqwest::Client::new();
 
     // Act: an owner registers and logs in; someone guesses the password until throttled.
-    let (owner, phone) = accounts.register_and_log_in().await;
+    let (owner, phone, token) = accounts.register_and_log_in().await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let response = accounts.login(&phone, "not-the-password").await;
@@ -58,21 +57,28 @@ async fn every_metric_the_dashboard_and_the_alerts_name_is_served() {
     }
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
 
-    // A visitor chats with the owner, who has the room open.
-    gateway.wait_for_owner(owner.id, 1).await;
-    let chat = gateway.start_chat_with(&owner).await;
-    let mut owner_socket = gateway.open_ws(&chat.room_id, &owner.auth()).await;
-    gateway
-        .chat(
-            &chat.room_id,
-            &chat.visitor(),
-            &["Mashinangiz yo'lni to'sib qo'ygan"],
-        )
-        .await;
-    assert_eq!(
-        owner_socket.next_json().await["message"],
-        "Mashinangiz yo'lni to'sib qo'ygan"
-    );
+    // A visitor chats with the owner, who has the room open, once the gateway knows the owner.
+    let chat: Value = eventually("the gateway starts a chat with the new owner", || async {
+        let response = http
+            .post(format!("{}/api/chat/start/", gateway.http()))
+            .json(&json!({"user_id": owner.to_string()}))
+            .send()
+            .await
+            .ok()?;
+        (response.status() == 201).then_some(response.json().await.ok()?)
+    })
+    .await;
+    let room = chat["room_id"].as_str().expect("a room id");
+    let visitor = chat["visitor_token"].as_str().expect("a visitor token");
+    let socket = |query: String| {
+        let url = format!("{}/ws/chat/{room}/?{query}", gateway.ws());
+        async move { WsClient::connect(&url, None).await.expect("upgraded") }
+    };
+    let mut owner_socket = socket(format!("token={token}")).await;
+    let mut visitor_socket = socket(format!("visitor={visitor}")).await;
+    visitor_socket.send_message(GREETING).await;
+    assert_eq!(visitor_socket.next_json().await["message"], GREETING);
+    assert_eq!(owner_socket.next_json().await["message"], GREETING);
 
     // The broker refuses accounts-api's next event, as a stream capped too small would.
     let js = jetstream::new(async_nats::connect(&url).await.expect("NATS reachable"));
@@ -84,25 +90,24 @@ async fn every_metric_the_dashboard_and_the_alerts_name_is_served() {
     let mut config = stream.info().await.expect("stream info").config.clone();
     config.max_message_size = 64;
     js.update_stream(config).await.expect("stream updated");
-    let patched = accounts
-        .client
+    let patched = http
         .patch(format!("{}/api/profile/", accounts.address))
-        .bearer_auth(&owner.token)
+        .bearer_auth(&token)
         .json(&json!({"full_name": "Ali Valiyev"}))
         .send()
         .await
         .expect("request sent");
     assert_eq!(patched.status(), 200);
 
-    // Assert: parked events and the relays' gauges show up within a relay pass or two. Both
-    // apps share this process's one recorder, so the two scrapes read alike here; deployed, each
-    // process serves its own, and a metric must be on one of them.
+    // Assert: parked events and the relays' gauges show up within a relay pass or two.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let missing = loop {
-        let mut served = samples(&accounts.metrics().await);
-        served.extend(samples(
-            &gateway.get("/metrics").await.text().await.expect("body"),
-        ));
+        let mut served = Vec::new();
+        for address in [&accounts.address, &gateway.http()] {
+            let scrape = http.get(format!("{address}/metrics")).send().await;
+            let text = scrape.expect("scraped").text().await.expect("body read");
+            served.extend(samples(&text));
+        }
         let missing: BTreeMap<&Selector, &BTreeSet<String>> = queries
             .iter()
             .filter(|(s, _)| !written_by_prometheus(&s.name) && !is_served(s, &served))
@@ -110,12 +115,77 @@ async fn every_metric_the_dashboard_and_the_alerts_name_is_served() {
         if missing.is_empty() || tokio::time::Instant::now() >= deadline {
             break missing;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(
         missing.is_empty(),
         "queried in deploy/observability but not served: {missing:#?}"
     );
+}
+
+/// The chat-gateway binary on a free port, configured through its environment as deployed.
+/// Killed on drop.
+struct GatewayProcess {
+    port: u16,
+    child: Child,
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GatewayProcess {
+    async fn start(db: &TestDatabase, nats_url: &str, prefix: &str, secret: &SecretString) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_chat-gateway"))
+            .env_clear()
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", db.url().expose())
+            .env("NATS_URL", nats_url)
+            .env("NATS_SUBJECT_PREFIX", prefix)
+            .env("JWT_SECRET", secret.expose_secret())
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("chat-gateway starts");
+        let mut gateway = Self { port, child };
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Ok(Some(status)) = gateway.child.try_wait() {
+                panic!("chat-gateway exited during startup with {status}");
+            }
+            let ready = client
+                .get(format!("{}/readyz", gateway.http()))
+                .send()
+                .await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chat-gateway not ready in time"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        gateway
+    }
+
+    fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn ws(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
 }
 
 /// accounts-api on port 0 with the gateway's NATS prefix and signing key, so its events reach
@@ -169,8 +239,8 @@ impl AccountsApi {
             .expect("request sent")
     }
 
-    /// Issues a sticker, registers it and logs in: the owner (with its access token) and phone.
-    async fn register_and_log_in(&self) -> (TestOwner, String) {
+    /// Issues a sticker, registers it and logs in: the owner's id, phone and access token.
+    async fn register_and_log_in(&self) -> (UserId, String, String) {
         let id = UserId::new_random();
         self.store
             .insert_stickers(&[id])
@@ -191,23 +261,6 @@ impl AccountsApi {
         assert_eq!(login.status(), 200);
         let body: Value = login.json().await.expect("JSON body");
         let token = body["tokens"]["access"].as_str().expect("an access token");
-        (
-            TestOwner {
-                id,
-                token: token.to_owned(),
-            },
-            phone,
-        )
-    }
-
-    async fn metrics(&self) -> String {
-        self.client
-            .get(format!("{}/metrics", self.address))
-            .send()
-            .await
-            .expect("request sent")
-            .text()
-            .await
-            .expect("body read")
+        (id, phone, token.to_owned())
     }
 }
