@@ -2,11 +2,13 @@
 # Checks everything in deploy/ that can be checked without a cluster, a Docker daemon or a
 # cargo build: YAML syntax, Kubernetes schemas (strict), the kustomization, the compose
 # file against the compose-spec schema, the nginx config (nginx -t plus a smoke test
-# against stub upstreams), the shell scripts, and that the route table is the same in
-# nginx and in the Ingress. Exits non-zero if anything fails.
+# against stub upstreams), the shell scripts, that the route table is the same in
+# nginx and in the Ingress, and the Prometheus rules (with their unit tests), the
+# Prometheus config and the Grafana dashboard. Exits non-zero if anything fails.
 #
 # Python tools live in a venv under target/validate-venv (pinned, reinstalled only when the
-# pins change); nginx and shellcheck come from Debian packages when missing.
+# pins change); nginx, shellcheck and promtool (package prometheus) come from Debian
+# packages when missing.
 set -uo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -59,6 +61,13 @@ setup_venv() {
 setup_debian_tools() {
     command -v nginx >/dev/null || apt_install nginx || return 1
     command -v shellcheck >/dev/null || apt_install shellcheck || return 1
+}
+
+# promtool ships only in Debian's prometheus package; installing it does not start the server
+# where there is no init system, and nothing here needs the server.
+setup_promtool() {
+    command -v promtool >/dev/null || apt_install prometheus || return 1
+    promtool --version
 }
 
 # Files this directory owns; deploy/web/ (including its own node_modules) is checked by
@@ -321,6 +330,69 @@ sys.exit(1 if errors else 0)
 EOF
 }
 
+# The alert rules load and their unit tests pass (every alert fires where it must and stays
+# quiet where it must not, annotations rendered).
+check_alert_rules() {
+    promtool check rules "$deploy/observability/alerts.yaml" \
+        && promtool test rules "$deploy/observability/alerts.test.yaml"
+}
+
+check_prometheus_config() {
+    promtool check config "$deploy/observability/prometheus.yaml"
+}
+
+# The dashboard imports: valid JSON, every panel and target on the datasource variable, the
+# variables it uses defined, unique panel ids; and every query is valid PromQL, checked by
+# handing them to promtool as recording rules (with Grafana's variables filled in).
+check_dashboard() {
+    local rules="$log_dir/dashboard-rules.json"
+    python3 - "$deploy/observability/carinfo-dashboard.json" "$rules" <<'EOF' && promtool check rules "$rules"
+import json, re, sys
+dashboard = json.load(open(sys.argv[1]))
+errors = []
+variables = {v["name"]: v for v in dashboard.get("templating", {}).get("list", [])}
+if variables.get("datasource", {}).get("type") != "datasource":
+    errors.append("no datasource variable named `datasource`")
+DS = {"type": "prometheus", "uid": "${datasource}"}
+GRAFANA = {"$__rate_interval": "5m", "$__interval": "1m", "$__range": "1h"}
+def panels(items):
+    for p in items:
+        yield p
+        yield from panels(p.get("panels", []))
+ids, exprs = set(), []
+for p in panels(dashboard.get("panels", [])):
+    if p.get("id") in ids:
+        errors.append(f"panel id {p.get('id')} used twice")
+    ids.add(p.get("id"))
+    if p.get("type") == "row":
+        continue
+    title = p.get("title", "?")
+    if p.get("datasource") != DS:
+        errors.append(f"{title}: datasource is not ${{datasource}}")
+    if not p.get("targets"):
+        errors.append(f"{title}: no query")
+    for t in p.get("targets", []):
+        if t.get("datasource", DS) != DS:
+            errors.append(f"{title}: a target's datasource is not ${{datasource}}")
+        expr = t.get("expr", "")
+        for name, value in GRAFANA.items():
+            expr = expr.replace(name, value)
+        for var in re.findall(r"\$(\w+)", expr):
+            if var not in variables:
+                errors.append(f"{title}: ${var} is not a dashboard variable")
+        exprs.append(re.sub(r"\$\w+", ".*", expr))
+if not exprs:
+    errors.append("no queries")
+rules = {"groups": [{"name": "dashboard", "rules": [
+    {"record": f"dashboard_query_{i}", "expr": e} for i, e in enumerate(exprs)]}]}
+json.dump(rules, open(sys.argv[2], "w"))
+print(f"{len(exprs)} queries in {len(ids)} panels")
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+EOF
+}
+
 check_nginx_smoke() {
     "$venv/bin/python" "$deploy/nginx/smoke_test.py"
 }
@@ -523,6 +595,7 @@ EOF
 echo "== tools"
 check "python venv ($venv)" setup_venv
 check "nginx and shellcheck (Debian packages)" setup_debian_tools
+check "promtool (Debian package prometheus)" setup_promtool
 
 echo "== checks"
 if [[ -x "$venv/bin/python" ]]; then
@@ -548,6 +621,9 @@ if command -v nginx >/dev/null; then
     [[ -x "$venv/bin/python" ]] && check "nginx smoke test (routing, pinning, WebSocket, JSON errors, logs)" check_nginx_smoke
 fi
 check "deploy/web has the pages the ingress serves" check_web_root
+check "alert rules: promtool check rules and test rules (observability/alerts*.yaml)" check_alert_rules
+check "observability/prometheus.yaml: promtool check config" check_prometheus_config
+check "Grafana dashboard: imports, every query valid PromQL" check_dashboard
 command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
 command -v node >/dev/null && check "cluster-e2e.mjs: node --check" node --check "$deploy/cluster-e2e.mjs"
 check "check-logs-for-secrets.py parses" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$deploy/check-logs-for-secrets.py"

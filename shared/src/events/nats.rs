@@ -97,6 +97,10 @@ impl NatsBus {
         subject_prefix: &str,
         auth: &NatsAuth,
     ) -> Result<Self, BusError> {
+        // The first `Connected` comes while the service is still being built, before its ops
+        // router installs the recorder; without one it would be dropped, and `nats_connected`
+        // would only appear after the first reconnection.
+        let _ = crate::metrics::handle();
         let (reconnected, reconnections) = watch::channel(0u64);
         let options = auth.apply(async_nats::ConnectOptions::new()).await?;
         let client = options

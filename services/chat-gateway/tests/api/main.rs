@@ -9,6 +9,7 @@ mod hostile_clients;
 mod messages;
 mod nats_auth;
 mod nats_outage;
+mod observability;
 mod operations;
 mod rooms;
 mod two_replicas;
