@@ -190,7 +190,7 @@ fn every_frame_the_gateway_sends_is_in_the_document() {
     let address = format!("/ws/chat/{room}/");
     let message = Message::new(
         room,
-        SenderType::Visitor,
+        chat_gateway::domain::SenderType::Visitor,
         MessageText::parse("Salom").unwrap(),
     );
 

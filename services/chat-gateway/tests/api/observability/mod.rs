@@ -212,8 +212,8 @@ impl AccountsApi {
         // The hash's cost is not what this test is about.
         config.argon2_memory_kib = 1024;
         config.argon2_iterations = 1;
-        config.nats_url = Some(nats_url.to_owned());
-        config.nats_subject_prefix = prefix.to_owned();
+        config.common.nats_url = Some(nats_url.to_owned());
+        config.common.nats_subject_prefix = prefix.to_owned();
         let application = accounts_api::Application::build(config)
             .await
             .expect("accounts-api builds");
