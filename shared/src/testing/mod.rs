@@ -1,7 +1,8 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
-//! either backend, a NATS subject prefix per test, a NATS server with the deployed users and
-//! permissions, quiet tracing unless `TEST_LOG=1`, and for outage drills a TCP proxy to cut and
-//! a private Postgres server to stop.
+//! either backend, a NATS subject prefix per test, a NATS server of a test's own (to stop and
+//! start again, or with the deployed users and permissions), quiet tracing unless
+//! `TEST_LOG=1`, and for outage drills a TCP proxy to cut and a private Postgres server to
+//! stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
@@ -12,7 +13,7 @@ mod proxy;
 
 use std::{path::PathBuf, sync::Once};
 
-pub use nats_server::{SecuredNats, NATS_USERS};
+pub use nats_server::{NatsServer, NATS_USERS};
 pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
 

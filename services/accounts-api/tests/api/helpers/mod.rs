@@ -8,9 +8,7 @@
 mod app;
 mod endpoints;
 mod fixtures;
-mod nats_server;
 
 pub use app::{next_event, spawn_app, spawn_app_with, TestApp, EVENT_TIMEOUT};
 pub use endpoints::{body_json, status_and_json};
 pub use fixtures::{bare_owner, registration, spaced, unique_phone, TestOwner, PASSWORD};
-pub use nats_server::{free_port, NatsServer};

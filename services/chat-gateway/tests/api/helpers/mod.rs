@@ -12,7 +12,6 @@ mod assertions;
 mod endpoints;
 mod fixtures;
 mod jetstream;
-mod nats_server;
 mod wait;
 mod ws;
 
@@ -25,6 +24,5 @@ pub use assertions::{
 };
 pub use fixtures::{snapshot, Auth, StartedChat, TestOwner};
 pub use jetstream::{chat_stream_events, chat_stream_name, nats_msg_id, StoredEvent};
-pub use nats_server::OwnNatsServer;
 pub use wait::{eventually, PATIENCE, QUIET};
 pub use ws::{Collector, Ending, WsClient, WsSender};
