@@ -1,8 +1,8 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
 //! either backend, a NATS subject prefix per test, a NATS server of a test's own (to stop and
 //! start again, or with the deployed users and permissions), quiet tracing unless
-//! `TEST_LOG=1`, and for outage drills a TCP proxy to cut and a private Postgres server to
-//! stop.
+//! `TEST_LOG=1`, the schema a database ends with (to compare the two backends' migrations),
+//! and for outage drills a TCP proxy to cut and a private Postgres server to stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
@@ -10,6 +10,7 @@ pub mod memory;
 mod nats_server;
 mod private_postgres;
 mod proxy;
+pub mod schema;
 
 use std::{path::PathBuf, sync::Once};
 
