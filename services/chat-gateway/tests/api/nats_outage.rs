@@ -129,7 +129,7 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
         (a_left == 0 && b_left == 0).then_some(())
     })
     .await;
-    let events = chat_stream_events(&nats.url(), &prefix).await;
+    let events = chat_stream_events(nats.url(), &prefix).await;
     let message_ids = tally(
         events
             .iter()
