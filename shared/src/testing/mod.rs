@@ -1,8 +1,9 @@
 //! Test support shared by both services (feature `testing`): a fresh database per test on
-//! either backend, a NATS subject prefix per test, a NATS server with the deployed users and
-//! permissions, quiet tracing unless `TEST_LOG=1`, the committed AsyncAPI document with a check
-//! of payloads against it, and for outage drills a TCP proxy to cut and a private Postgres
-//! server to stop.
+//! either backend, a NATS subject prefix per test, a NATS server of a test's own (to stop and
+//! start again, or with the deployed users and permissions), quiet tracing unless
+//! `TEST_LOG=1`, the schema a database ends with (to compare the two backends' migrations),
+//! the committed AsyncAPI document with a check of payloads against it, and for outage drills
+//! a TCP proxy to cut and a private Postgres server to stop.
 //!
 //! A missing Postgres or NATS fails the test that needs it; nothing is skipped.
 
@@ -11,10 +12,11 @@ pub mod memory;
 mod nats_server;
 mod private_postgres;
 mod proxy;
+pub mod schema;
 
 use std::{path::PathBuf, sync::Once};
 
-pub use nats_server::{SecuredNats, NATS_USERS};
+pub use nats_server::{NatsServer, NATS_USERS};
 pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
 

@@ -1,7 +1,9 @@
-//! A `nats-server` of one test running the deployed configuration, `deploy/nats/nats.conf`
-//! (a user per service, each with its own permissions), so tests prove what the deployment
-//! allows and refuses. Free port, JetStream in a temporary directory, fresh passwords;
-//! killed on drop, panics included.
+//! A `nats-server -js` of one test, on a free loopback port with JetStream in a temporary
+//! directory, for what the shared server on :4222 cannot show: NATS going away and coming
+//! back on the same port and store (outage drills), NATS not there yet when a service starts,
+//! and the deployed configuration, `deploy/nats/nats.conf` (a user per service, each with its
+//! own permissions, fresh passwords), so tests prove what the deployment allows and refuses.
+//! Killed and its directory removed on drop, panics included.
 
 use std::{
     path::PathBuf,
@@ -22,22 +24,45 @@ pub const NATS_USERS: [(&str, &str); 4] = [
     ("admin", "NATS_ADMIN_PASSWORD"),
 ];
 
-/// A running `nats-server -c deploy/nats/nats.conf -js`.
-pub struct SecuredNats {
-    child: Child,
+/// How long a (re)started server may take until JetStream answers: recovering a store
+/// written by the killed process takes a moment.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A `nats-server -js` child process with a fixed port and store across restarts.
+pub struct NatsServer {
+    port: u16,
     url: String,
     dir: PathBuf,
+    /// The deployed users' passwords; empty for a server without authorization.
     passwords: Vec<(&'static str, String)>,
+    child: Option<Child>,
 }
 
-impl SecuredNats {
-    /// Starts one and waits until it accepts connections.
+impl NatsServer {
+    /// A server without authorization, running once this returns.
     pub async fn start() -> Self {
-        let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/nats/nats.conf");
-        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
-            .into_iter()
-            .find(|path| std::path::Path::new(path).exists())
-            .unwrap_or("nats-server");
+        let mut server = Self::stopped();
+        server.restart().await;
+        server
+    }
+
+    /// A server running the deployed configuration, `deploy/nats/nats.conf`, with a fresh
+    /// password for each of [`NATS_USERS`]; running once this returns.
+    pub async fn secured() -> Self {
+        let mut server = Self::stopped();
+        // nats-server parses the variables as config values: a leading letter keeps each
+        // one a string (`0123…` would be a number).
+        server.passwords = NATS_USERS
+            .iter()
+            .map(|(user, _)| (*user, format!("p{}", Uuid::new_v4().simple())))
+            .collect();
+        server.restart().await;
+        server
+    }
+
+    /// A server without authorization whose port is chosen but which does not run until
+    /// [`Self::restart`]: for a service that must start while NATS is down.
+    pub fn stopped() -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .unwrap_or_else(|e| panic!("no free port: {e}"))
@@ -46,48 +71,13 @@ impl SecuredNats {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             panic!("could not create {}: {e}", dir.display());
         }
-        // nats-server parses the variables as config values: a leading letter keeps each
-        // one a string (`0123…` would be a number).
-        let passwords: Vec<(&'static str, String)> = NATS_USERS
-            .iter()
-            .map(|(user, _)| (*user, format!("p{}", Uuid::new_v4().simple())))
-            .collect();
-        // Start-up failures go to stderr, the rest to the log: both end up in one file.
-        let log = std::fs::File::create(dir.join("nats.log"))
-            .unwrap_or_else(|e| panic!("could not create the NATS log: {e}"));
-        let mut command = Command::new(binary);
-        command
-            .arg("-c")
-            .arg(config)
-            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
-            .arg(dir.join("store"))
-            .stdout(Stdio::null())
-            .stderr(log);
-        for ((_, variable), (_, password)) in NATS_USERS.iter().zip(&passwords) {
-            command.env(variable, password);
-        }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("{binary} does not start: {e}"));
-        let mut server = Self {
-            child,
+        Self {
+            port,
             url: format!("nats://127.0.0.1:{port}"),
             dir,
-            passwords,
-        };
-        for _ in 0..200 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("nats-server exited with {status}: {}", server.log());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            passwords: Vec::new(),
+            child: None,
         }
-        panic!("nats-server did not listen on {port}: {}", server.log());
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -95,13 +85,14 @@ impl SecuredNats {
         &self.url
     }
 
-    /// The credentials of `user`, one of [`NATS_USERS`], as a service would be configured.
+    /// The credentials of `user`, one of [`NATS_USERS`], as a service would be configured;
+    /// only a [`Self::secured`] server has users.
     pub fn auth(&self, user: &str) -> NatsAuth {
         let (_, password) = self
             .passwords
             .iter()
             .find(|(name, _)| *name == user)
-            .unwrap_or_else(|| panic!("deploy/nats/nats.conf has no user {user}"));
+            .unwrap_or_else(|| panic!("this NATS server has no user {user}"));
         NatsAuth::user(user, password)
     }
 
@@ -109,12 +100,107 @@ impl SecuredNats {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("nats.log")).unwrap_or_default()
     }
+
+    /// Kills the server: no goodbye to its clients, as when its machine fails.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server (again, after [`Self::kill`]) on the same port and store, and waits
+    /// until JetStream answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|path| std::path::Path::new(path).exists())
+            .unwrap_or("nats-server");
+        // Start-up failures go to stderr, the rest to the log: both end up in one file, which
+        // every restart appends to.
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("nats.log"))
+            .unwrap_or_else(|e| panic!("could not open the NATS log: {e}"));
+        let mut command = Command::new(binary);
+        if !self.passwords.is_empty() {
+            command.arg("-c").arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../deploy/nats/nats.conf"
+            ));
+            for ((_, variable), (_, password)) in NATS_USERS.iter().zip(&self.passwords) {
+                command.env(variable, password);
+            }
+        }
+        command
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(self.dir.join("store"))
+            .stdout(Stdio::null())
+            .stderr(log);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("{binary} does not start: {e}"));
+        self.child = Some(child);
+        self.wait_until_ready().await;
+    }
+
+    async fn wait_until_ready(&mut self) {
+        let deadline = tokio::time::Instant::now() + START_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("nats-server exited with {status}: {}", self.log());
+            }
+            if self.jetstream_answers().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "nats-server on {} did not get ready: {}",
+            self.port,
+            self.log()
+        );
+    }
+
+    /// Whether JetStream answers an account-info request, as the operator when the server
+    /// has users. The raw request: typed clients may not parse an older server's answer.
+    async fn jetstream_answers(&self) -> bool {
+        let options = async_nats::ConnectOptions::new();
+        let options = if self.passwords.is_empty() {
+            options
+        } else {
+            match self.auth("admin").apply(options).await {
+                Ok(options) => options,
+                Err(_) => return false,
+            }
+        };
+        let Ok(client) = options
+            .connection_timeout(Duration::from_millis(500))
+            .connect(&self.url)
+            .await
+        else {
+            return false;
+        };
+        let Ok(reply) = client.request("$JS.API.INFO", "".into()).await else {
+            return false;
+        };
+        serde_json::from_slice::<serde_json::Value>(&reply.payload)
+            .is_ok_and(|info| info.get("error").is_none())
+    }
 }
 
-impl Drop for SecuredNats {
+impl Drop for NatsServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

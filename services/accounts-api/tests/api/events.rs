@@ -11,11 +11,11 @@ use shared::{
         catalog::{AccountEvent, UserSnapshot},
         EventBus, NatsBus,
     },
+    testing::NatsServer,
 };
 
 use crate::helpers::{
-    free_port, next_event, registration, spawn_app, spawn_app_with, unique_phone, NatsServer,
-    TestOwner, EVENT_TIMEOUT,
+    next_event, registration, spawn_app, spawn_app_with, unique_phone, TestOwner, EVENT_TIMEOUT,
 };
 
 #[rstest]
@@ -135,12 +135,9 @@ async fn a_refused_change_publishes_no_event(
 #[tokio::test]
 async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back() {
     // Arrange: the app is configured for a NATS server that is not running yet.
-    let port = free_port();
-    let nats_url = format!("nats://127.0.0.1:{port}");
-    let app = spawn_app_with(Backend::Postgres, |c| {
-        c.common.nats_url = Some(nats_url.clone())
-    })
-    .await;
+    let mut server = NatsServer::stopped();
+    let nats_url = server.url().to_owned();
+    let app = spawn_app_with(Backend::Postgres, |c| c.common.nats_url = Some(nats_url)).await;
     let sticker = app.sticker().await;
     let registered = app.register(&registration(sticker, &unique_phone())).await;
     assert_eq!(
@@ -155,9 +152,8 @@ async fn an_event_committed_while_nats_is_down_is_published_when_nats_comes_back
     );
 
     // Act
-    let store_dir = tempfile::tempdir().expect("temp dir");
-    let server = NatsServer::start(port, store_dir.path()).await;
-    let subscriber = NatsBus::connect(&server.url, &app.config.common.nats_subject_prefix)
+    server.restart().await;
+    let subscriber = NatsBus::connect(server.url(), &app.config.common.nats_subject_prefix)
         .await
         .expect("connected to the new server");
     let mut deliveries = subscriber

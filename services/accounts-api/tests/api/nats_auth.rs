@@ -1,7 +1,7 @@
 //! accounts-api against the deployed NATS configuration (`deploy/nats/nats.conf`, run by
-//! `SecuredNats`): with its own credentials it publishes its events, which a read-only
-//! consumer can read; nobody else may publish into `accounts.>` or `chat.>`, and a client
-//! without the right credentials is not let in at all.
+//! `NatsServer::secured`): with its own credentials it publishes its events, which a
+//! read-only consumer can read; nobody else may publish into `accounts.>` or `chat.>`, and a
+//! client without the right credentials is not let in at all.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use futures::StreamExt;
 use shared::{
     config::Backend,
     events::{catalog::AccountEvent, EventBus, NatsAuth, NatsBus},
-    testing::SecuredNats,
+    testing::NatsServer,
 };
 use tokio::sync::mpsc;
 
@@ -20,7 +20,7 @@ const QUIET: Duration = Duration::from_millis(500);
 
 /// A client connected as `auth`, and the errors the server sends it.
 async fn client_as(
-    server: &SecuredNats,
+    server: &NatsServer,
     auth: &NatsAuth,
 ) -> (async_nats::Client, mpsc::UnboundedReceiver<String>) {
     let (errors, received) = mpsc::unbounded_channel();
@@ -45,7 +45,7 @@ async fn client_as(
 #[tokio::test]
 async fn accounts_api_publishes_its_events_with_its_own_credentials() {
     // Arrange
-    let server = SecuredNats::start().await;
+    let server = NatsServer::secured().await;
     let app = spawn_app_with(Backend::Postgres, |c| {
         c.common.nats_url = Some(server.url().to_owned());
         c.common.nats_subject_prefix = String::new();
@@ -87,7 +87,7 @@ async fn accounts_api_publishes_its_events_with_its_own_credentials() {
 #[tokio::test]
 async fn only_the_owning_service_may_publish_account_and_chat_events() {
     // Arrange: the admin watches every event subject.
-    let server = SecuredNats::start().await;
+    let server = NatsServer::secured().await;
     let (admin, _) = client_as(&server, &server.auth("admin")).await;
     let mut watched = futures::stream::select(
         admin
@@ -149,7 +149,7 @@ async fn only_the_owning_service_may_publish_account_and_chat_events() {
 #[tokio::test]
 async fn a_client_without_credentials_or_with_a_wrong_password_is_refused() {
     // Arrange
-    let server = SecuredNats::start().await;
+    let server = NatsServer::secured().await;
 
     // Act
     let anonymous = async_nats::ConnectOptions::new()

@@ -1,7 +1,8 @@
 //! chat-gateway against the deployed NATS configuration (`deploy/nats/nats.conf`, run by
-//! `SecuredNats`): with its own credentials two replicas learn owners from accounts-api's
-//! events, carry a chat between them and publish its events for a read-only consumer; a
-//! message forged on `chat.rooms.<id>.messages` by any other user never reaches a socket.
+//! `NatsServer::secured`): with its own credentials two replicas learn owners from
+//! accounts-api's events, carry a chat between them and publish its events for a read-only
+//! consumer; a message forged on `chat.rooms.<id>.messages` by any other user never reaches a
+//! socket.
 
 #![expect(
     clippy::expect_used,
@@ -19,7 +20,7 @@ use shared::{
         Envelope, EventBus, NatsBus,
     },
     ids::UserId,
-    testing::{SecuredNats, TestDatabase},
+    testing::{NatsServer, TestDatabase},
 };
 
 use crate::helpers::{
@@ -27,7 +28,7 @@ use crate::helpers::{
 };
 
 /// Gateway replicas on one database, each connected as the `chat-gateway` user.
-async fn replicas(server: &SecuredNats, n: usize) -> Vec<TestApp> {
+async fn replicas(server: &NatsServer, n: usize) -> Vec<TestApp> {
     let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
     let secret = SecretString::from(format!("secret-{}", uuid::Uuid::new_v4()));
     let mut replicas = Vec::with_capacity(n);
@@ -45,7 +46,7 @@ async fn replicas(server: &SecuredNats, n: usize) -> Vec<TestApp> {
 }
 
 /// A bus connected as `user` of `deploy/nats/nats.conf`.
-async fn bus_as(server: &SecuredNats, user: &str) -> NatsBus {
+async fn bus_as(server: &NatsServer, user: &str) -> NatsBus {
     NatsBus::connect_with_auth(server.url(), "", &server.auth(user))
         .await
         .expect("bus")
@@ -68,7 +69,7 @@ fn message_event(room: &str, owner: UserId, text: &str) -> Envelope {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_with_the_gateway_credentials_learn_owners_and_carry_a_chat() {
     // Arrange: accounts-api (its user) registers an owner before the chat.
-    let server = SecuredNats::start().await;
+    let server = NatsServer::secured().await;
     let cluster = replicas(&server, 2).await;
     let (a, b) = (&cluster[0], &cluster[1]);
     let accounts = bus_as(&server, "accounts-api").await;
@@ -115,7 +116,7 @@ async fn replicas_with_the_gateway_credentials_learn_owners_and_carry_a_chat() {
 async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     // Arrange: a visitor socket whose room subscription provably delivers what a gateway
     // publishes.
-    let server = SecuredNats::start().await;
+    let server = NatsServer::secured().await;
     let cluster = replicas(&server, 1).await;
     let app = &cluster[0];
     let owner = TestOwner::registered(app).await;

@@ -14,18 +14,17 @@ use secrecy::SecretString;
 use serde_json::Value;
 use shared::{
     config::Backend,
-    testing::{unique_prefix, TestDatabase},
+    testing::{unique_prefix, NatsServer, TestDatabase},
 };
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    chat_stream_events, eventually, spawn_replica, tally, OwnNatsServer, Placement, TestApp,
-    WsClient,
+    chat_stream_events, eventually, spawn_replica, tally, Placement, TestApp, WsClient,
 };
 
 async fn replica(
     db: &Arc<TestDatabase>,
-    nats: &OwnNatsServer,
+    nats: &NatsServer,
     prefix: &str,
     secret: &SecretString,
     name: &str,
@@ -33,7 +32,7 @@ async fn replica(
     spawn_replica(
         Placement {
             db: db.clone(),
-            nats: Some((nats.url(), prefix.to_owned())),
+            nats: Some((nats.url().to_owned(), prefix.to_owned())),
             secret: secret.clone(),
             replica_id: Some(name.to_owned()),
         },
@@ -70,7 +69,7 @@ async fn receive_all(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_returns() {
     // Arrange
-    let mut nats = OwnNatsServer::start().await;
+    let mut nats = NatsServer::start().await;
     let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
     let prefix = unique_prefix();
     let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
@@ -130,7 +129,7 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
         (a_left == 0 && b_left == 0).then_some(())
     })
     .await;
-    let events = chat_stream_events(&nats.url(), &prefix).await;
+    let events = chat_stream_events(nats.url(), &prefix).await;
     let message_ids = tally(
         events
             .iter()

@@ -8,10 +8,10 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use shared::{
     config::Backend,
-    testing::{unique_prefix, TestDatabase},
+    testing::{unique_prefix, NatsServer, TestDatabase},
 };
 
-use crate::helpers::{eventually, spawn_app, spawn_replica, OwnNatsServer, Placement};
+use crate::helpers::{eventually, spawn_app, spawn_replica, Placement};
 
 #[rstest]
 #[tokio::test]
@@ -52,11 +52,11 @@ async fn readyz_returns_200_when_the_database_and_the_bus_are_reachable(
 #[tokio::test]
 async fn readyz_stays_200_while_nats_is_down_and_the_loss_shows_in_the_metrics() {
     // Arrange
-    let mut nats = OwnNatsServer::start().await;
+    let mut nats = NatsServer::start().await;
     let app = spawn_replica(
         Placement {
             db: Arc::new(TestDatabase::create(Backend::Postgres).await),
-            nats: Some((nats.url(), unique_prefix())),
+            nats: Some((nats.url().to_owned(), unique_prefix())),
             secret: SecretString::from("readiness".to_owned()),
             replica_id: None,
         },
