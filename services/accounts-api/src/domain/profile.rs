@@ -1,30 +1,59 @@
-//! Registration and profile changes, as values the request parsers produce.
+//! The owner's profile, a partial change of it, and the two intents that carry one
+//! (registration and profile update), as values the request parsers produce. The fields come
+//! from [`super::profile_fields`].
 
 use shared::ids::UserId;
 
-use super::{password::Password, phone_number::PhoneNumber, user::Profile};
+use super::{password::Password, phone_number::PhoneNumber, profile_fields::profile_fields};
 
-/// A partial profile change: `None` leaves a field as it is.
+/// Declares [`Profile`] and [`ProfilePatch`] from the field list.
+macro_rules! define_profile {
+    ([] $($group:ident {
+        $($(#[doc = $doc:literal])* $name:ident: $ty:ty = $kind:ident($($arg:expr),*),)*
+    })*) => {
+        /// The profile fields an owner fills in, all optional ("" when not given).
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct Profile {
+            $($($(#[doc = $doc])* pub $name: $ty,)*)*
+        }
+
+        /// A partial profile change: `None` leaves a field as it is.
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct ProfilePatch {
+            $($($(#[doc = $doc])* pub $name: Option<$ty>,)*)*
+        }
+
+        impl ProfilePatch {
+            /// The profile after applying this patch to `profile`.
+            pub fn applied_to(&self, profile: &Profile) -> Profile {
+                Profile {
+                    $($($name: self.$name.clone().unwrap_or_else(|| profile.$name.clone()),)*)*
+                }
+            }
+        }
+    };
+}
+
+profile_fields!(define_profile);
+
+impl Profile {
+    /// A new owner's profile before they fill anything in: empty and public, because a sticker
+    /// exists to be scanned.
+    pub fn for_new_owner() -> Self {
+        Self {
+            is_profile_public: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// An owner's change to their account: the login phone and any profile fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProfilePatch {
+pub struct ProfileUpdate {
     /// New login phone number.
     pub phone_number: Option<PhoneNumber>,
-    /// New display name.
-    pub full_name: Option<String>,
-    /// New second phone ("" clears it).
-    pub phone_number_2: Option<String>,
-    /// New car model.
-    pub car_model: Option<String>,
-    /// New plate.
-    pub car_plate_number: Option<String>,
-    /// New Instagram.
-    pub instagram: Option<String>,
-    /// New Telegram.
-    pub telegram: Option<String>,
-    /// New WhatsApp.
-    pub whatsapp: Option<String>,
-    /// New visibility.
-    pub is_profile_public: Option<bool>,
+    /// The profile fields that change.
+    pub profile: ProfilePatch,
 }
 
 /// A sticker activation.
@@ -38,21 +67,4 @@ pub struct Registration {
     pub password: Password,
     /// The initial profile.
     pub profile: Profile,
-}
-
-impl ProfilePatch {
-    /// The profile after applying this patch to `profile`.
-    pub fn applied_to(&self, profile: &Profile) -> Profile {
-        let pick = |new: &Option<String>, old: &String| new.clone().unwrap_or_else(|| old.clone());
-        Profile {
-            full_name: pick(&self.full_name, &profile.full_name),
-            phone_number_2: pick(&self.phone_number_2, &profile.phone_number_2),
-            car_model: pick(&self.car_model, &profile.car_model),
-            car_plate_number: pick(&self.car_plate_number, &profile.car_plate_number),
-            instagram: pick(&self.instagram, &profile.instagram),
-            telegram: pick(&self.telegram, &profile.telegram),
-            whatsapp: pick(&self.whatsapp, &profile.whatsapp),
-            is_profile_public: self.is_profile_public.unwrap_or(profile.is_profile_public),
-        }
-    }
 }

@@ -2,28 +2,7 @@
 
 use shared::ids::UserId;
 
-use super::PhoneNumber;
-
-/// The profile fields an owner fills in, all optional ("" when not given).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Profile {
-    /// Display name.
-    pub full_name: String,
-    /// A second phone number (E.164 or "").
-    pub phone_number_2: String,
-    /// Car model.
-    pub car_model: String,
-    /// Plate number.
-    pub car_plate_number: String,
-    /// Instagram handle or link.
-    pub instagram: String,
-    /// Telegram handle or link.
-    pub telegram: String,
-    /// WhatsApp number or link.
-    pub whatsapp: String,
-    /// Whether the profile is shown to visitors.
-    pub is_profile_public: bool,
-}
+use super::{PhoneNumber, Profile};
 
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! [`crate::login_throttle`]).
 
 use axum::{extract::State, http::HeaderMap, Json};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use shared::http::{
     fields::{self, msg},
     ApiError, ClientKey, DetailBody, FieldErrors, JsonObject, PeerAddr,
@@ -15,14 +15,49 @@ use super::user_body::OwnerUser;
 use crate::{sessions, state::AppState};
 
 /// Login body.
-#[derive(Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the request body in the OpenAPI document"
-)]
+#[derive(ToSchema)]
 pub struct LoginRequest {
-    phone_number: String,
-    password: String,
+    pub phone_number: String,
+    pub password: String,
+}
+
+impl LoginRequest {
+    /// Both fields, or every missing one.
+    pub fn parse(body: &JsonObject) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let phone = fields::require(
+            fields::string(body, "phone_number", &mut errors),
+            "phone_number",
+            &mut errors,
+        );
+        // Passwords are compared exactly as typed: no trimming.
+        let password = match body.get("password") {
+            Some(serde_json::Value::String(p)) if !p.is_empty() => Some(p.clone()),
+            Some(serde_json::Value::String(_)) => {
+                errors.add("password", msg::BLANK);
+                None
+            }
+            Some(serde_json::Value::Null) => {
+                errors.add("password", msg::NULL);
+                None
+            }
+            Some(_) => {
+                errors.add("password", msg::NOT_A_STRING);
+                None
+            }
+            None => {
+                errors.add("password", msg::REQUIRED);
+                None
+            }
+        };
+        match (phone, password) {
+            (Some(phone_number), Some(password)) => Ok(Self {
+                phone_number,
+                password,
+            }),
+            _ => Err(errors),
+        }
+    }
 }
 
 /// A refresh and an access token.
@@ -48,39 +83,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(obtain_token))
 }
 
-fn credentials(body: &JsonObject) -> Result<(String, String), FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let phone = fields::require(
-        fields::string(body, "phone_number", &mut errors),
-        "phone_number",
-        &mut errors,
-    );
-    // Passwords are compared exactly as typed: no trimming.
-    let password = match body.get("password") {
-        Some(serde_json::Value::String(p)) if !p.is_empty() => Some(p.clone()),
-        Some(serde_json::Value::String(_)) => {
-            errors.add("password", msg::BLANK);
-            None
-        }
-        Some(serde_json::Value::Null) => {
-            errors.add("password", msg::NULL);
-            None
-        }
-        Some(_) => {
-            errors.add("password", msg::NOT_A_STRING);
-            None
-        }
-        None => {
-            errors.add("password", msg::REQUIRED);
-            None
-        }
-    };
-    match (phone, password) {
-        (Some(phone), Some(password)) => Ok((phone, password)),
-        _ => Err(errors),
-    }
-}
-
 /// Login with phone and password.
 #[utoipa::path(
     post,
@@ -100,9 +102,12 @@ pub async fn obtain_token(
     headers: HeaderMap,
     body: JsonObject,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let (phone, password) = credentials(&body)?;
+    let LoginRequest {
+        phone_number,
+        password,
+    } = LoginRequest::parse(&body)?;
     let client = ClientKey::of(&headers, peer, state.config.common.trust_forwarded_for);
-    let (user, tokens) = sessions::log_in(&state, client, &phone, password).await?;
+    let (user, tokens) = sessions::log_in(&state, client, &phone_number, password).await?;
     Ok(Json(LoginResponse {
         tokens: TokenPair {
             refresh: tokens.refresh.unwrap_or_default(),

@@ -3,6 +3,7 @@
 pub mod docs;
 pub mod login;
 pub mod profile;
+pub mod profile_fields;
 pub mod profile_request;
 pub mod public_users;
 pub mod refresh_body;

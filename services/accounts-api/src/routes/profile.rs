@@ -12,8 +12,11 @@ use shared::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::user_body::OwnerUser;
-use crate::{domain::User, state::AppState};
+use super::{profile_request::UpdateProfileRequest, user_body::OwnerUser};
+use crate::{
+    domain::{ProfileUpdate, User},
+    state::AppState,
+};
 
 /// The registered owner named by the access token; SimpleJWT's `user_not_found` 401 when the
 /// token is valid but the account is gone.
@@ -59,8 +62,8 @@ async fn apply(
     user: &User,
     body: &JsonObject,
 ) -> Result<Json<OwnerUser>, ApiError> {
-    let patch = super::profile_request::parse_patch(body)?;
-    let updated = state.store.update_profile(user.id, &patch).await?;
+    let update = ProfileUpdate::from(UpdateProfileRequest::parse(body)?);
+    let updated = state.store.update_profile(user.id, &update).await?;
     tracing::info!(user.id = %user.id, "profile updated");
     Ok(Json(OwnerUser::from(&updated)))
 }
@@ -71,7 +74,7 @@ async fn apply(
     path = "/api/profile/",
     tag = "accounts",
     security(("jwt" = [])),
-    request_body = Object,
+    request_body = UpdateProfileRequest,
     responses(
         (status = 200, body = OwnerUser),
         (status = 400, description = "Every failing field", body = Object),
@@ -92,7 +95,7 @@ pub async fn update_profile(
     path = "/api/profile/",
     tag = "accounts",
     security(("jwt" = [])),
-    request_body = Object,
+    request_body = UpdateProfileRequest,
     responses(
         (status = 200, body = OwnerUser),
         (status = 400, description = "Every failing field", body = Object),

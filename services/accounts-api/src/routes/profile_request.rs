@@ -1,5 +1,6 @@
-//! The bodies of registration and profile changes, parsed field by field with every field's
-//! errors collected at once, in DRF's wording.
+//! The two request bodies that carry a profile, registration and profile update: documented
+//! types (their OpenAPI schemas) that are also what the parsers produce, field by field with
+//! every field's errors collected at once, in DRF's wording.
 
 use shared::{
     http::{
@@ -8,20 +9,38 @@ use shared::{
     },
     ids::UserId,
 };
+use uuid::Uuid;
 
-use crate::domain::{user::Profile, Password, PhoneNumber, ProfilePatch, Registration};
+use super::profile_fields::{read_profile, request_with_profile};
+use crate::domain::{
+    profile_fields::profile_fields, Password, PhoneNumber, Profile, ProfileUpdate, Registration,
+};
 
-/// Longest value of each free-text profile field.
-const TEXT_FIELDS: [(&str, usize); 6] = [
-    ("full_name", 255),
-    ("car_model", 100),
-    ("car_plate_number", 20),
-    ("instagram", 255),
-    ("telegram", 255),
-    ("whatsapp", 255),
-];
+profile_fields!(request_with_profile,
+    /// The registration body; the profile starts public unless `is_profile_public` is false.
+    RegisterRequest {
+        /// The sticker's UUID from the QR code.
+        user_id: Uuid,
+        /// Login phone; normalised to E.164.
+        #[schema(value_type = String)]
+        phone_number: PhoneNumber,
+        /// At least 6 characters.
+        #[schema(value_type = String)]
+        password: Password,
+    }
+);
 
-fn phone(body: &JsonObject, name: &str, errors: &mut FieldErrors) -> Field<PhoneNumber> {
+profile_fields!(request_with_profile,
+    /// The profile update body, PUT and PATCH alike: any subset of these fields.
+    UpdateProfileRequest {
+        /// New login phone; normalised to E.164.
+        #[schema(value_type = String, required = false)]
+        phone_number: Option<PhoneNumber>,
+    }
+);
+
+fn login_phone(body: &JsonObject, errors: &mut FieldErrors) -> Field<PhoneNumber> {
+    let name = "phone_number";
     match fields::string(body, name, errors) {
         Field::Present(raw) => match PhoneNumber::parse(&raw) {
             Ok(p) => Field::Present(p),
@@ -35,111 +54,72 @@ fn phone(body: &JsonObject, name: &str, errors: &mut FieldErrors) -> Field<Phone
     }
 }
 
-fn second_phone(body: &JsonObject, errors: &mut FieldErrors) -> Option<String> {
-    let raw = fields::optional_text(body, "phone_number_2", 32, errors).ok()?;
-    if raw.is_empty() {
-        return Some(raw);
-    }
-    match PhoneNumber::parse(&raw) {
-        Ok(p) => Some(p.to_string()),
-        Err(e) => {
-            errors.add("phone_number_2", e.to_string());
-            None
-        }
-    }
-}
-
-/// Reads every profile field that was sent; unknown fields are ignored, as DRF does.
-fn profile_fields(body: &JsonObject, errors: &mut FieldErrors) -> ProfilePatch {
-    let mut text = |name: &str| {
-        let max = TEXT_FIELDS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(255, |(_, max)| *max);
-        fields::optional_text(body, name, max, errors).ok()
-    };
-    let full_name = text("full_name");
-    let car_model = text("car_model");
-    let car_plate_number = text("car_plate_number");
-    let instagram = text("instagram");
-    let telegram = text("telegram");
-    let whatsapp = text("whatsapp");
-    ProfilePatch {
-        phone_number: None,
-        full_name,
-        car_model,
-        car_plate_number,
-        instagram,
-        telegram,
-        whatsapp,
-        phone_number_2: second_phone(body, errors),
-        is_profile_public: fields::boolean(body, "is_profile_public", errors).ok(),
-    }
-}
-
-/// PUT/PATCH `/api/profile/`: any subset of the profile and the login phone.
-pub fn parse_patch(body: &JsonObject) -> Result<ProfilePatch, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let mut patch = profile_fields(body, &mut errors);
-    patch.phone_number = phone(body, "phone_number", &mut errors).ok();
-    if errors.is_empty() {
-        Ok(patch)
-    } else {
-        Err(errors)
-    }
-}
-
-/// POST `/api/user/register/`.
-pub fn parse_registration(body: &JsonObject) -> Result<Registration, FieldErrors> {
-    let mut errors = FieldErrors::default();
-    let user_id = fields::required_uuid(body, "user_id", &mut errors);
-    let phone_number = fields::require(
-        phone(body, "phone_number", &mut errors),
-        "phone_number",
-        &mut errors,
-    );
-    let password = match body.get("password") {
+fn new_password(body: &JsonObject, errors: &mut FieldErrors) -> Option<Password> {
+    let message = match body.get("password") {
         Some(serde_json::Value::String(raw)) if !raw.is_empty() => {
             match Password::parse(raw.clone()) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    errors.add("password", e.to_string());
-                    None
-                }
+                Ok(p) => return Some(p),
+                Err(e) => e.to_string(),
             }
         }
-        Some(serde_json::Value::String(_)) => {
-            errors.add("password", msg::BLANK);
-            None
-        }
-        Some(serde_json::Value::Null) => {
-            errors.add("password", msg::NULL);
-            None
-        }
-        Some(_) => {
-            errors.add("password", msg::NOT_A_STRING);
-            None
-        }
-        None => {
-            errors.add("password", msg::REQUIRED);
-            None
-        }
+        Some(serde_json::Value::String(_)) => msg::BLANK.to_owned(),
+        Some(serde_json::Value::Null) => msg::NULL.to_owned(),
+        Some(_) => msg::NOT_A_STRING.to_owned(),
+        None => msg::REQUIRED.to_owned(),
     };
-    let patch = profile_fields(body, &mut errors);
-    let defaults = Profile {
-        is_profile_public: true,
-        ..Profile::default()
-    };
-    match (user_id, phone_number, password) {
-        (Some(user_id), Some(phone_number), Some(password)) if errors.is_empty() => {
-            Ok(Registration {
-                user_id: UserId::from(user_id),
-                phone_number,
-                password,
-                profile: patch.applied_to(&defaults),
-            })
+    errors.add("password", message);
+    None
+}
+
+impl RegisterRequest {
+    /// POST `/api/user/register/`.
+    pub fn parse(body: &JsonObject) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let user_id = fields::required_uuid(body, "user_id", &mut errors);
+        let phone_number =
+            fields::require(login_phone(body, &mut errors), "phone_number", &mut errors);
+        let password = new_password(body, &mut errors);
+        let profile = read_profile(body, &mut errors);
+        match (user_id, phone_number, password) {
+            (Some(user_id), Some(phone_number), Some(password)) if errors.is_empty() => {
+                Ok(Self::with_profile(user_id, phone_number, password, profile))
+            }
+            _ => Err(errors),
         }
-        _ => Err(errors),
+    }
+}
+
+impl From<RegisterRequest> for Registration {
+    fn from(request: RegisterRequest) -> Self {
+        Self {
+            profile: request.profile().applied_to(&Profile::for_new_owner()),
+            user_id: UserId::from(request.user_id),
+            phone_number: request.phone_number,
+            password: request.password,
+        }
+    }
+}
+
+impl UpdateProfileRequest {
+    /// PUT/PATCH `/api/profile/`: both partial, as the guide says.
+    pub fn parse(body: &JsonObject) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let profile = read_profile(body, &mut errors);
+        let phone_number = login_phone(body, &mut errors).ok();
+        if errors.is_empty() {
+            Ok(Self::with_profile(phone_number, profile))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+impl From<UpdateProfileRequest> for ProfileUpdate {
+    fn from(request: UpdateProfileRequest) -> Self {
+        Self {
+            profile: request.profile(),
+            phone_number: request.phone_number,
+        }
     }
 }
 
@@ -157,7 +137,9 @@ mod tests {
 
     #[test]
     fn registration_reports_every_missing_field_at_once() {
-        let errors = parse_registration(&body(json!({}))).unwrap_err();
+        let Err(errors) = RegisterRequest::parse(&body(json!({}))) else {
+            panic!("an empty body registers");
+        };
         for field in ["user_id", "phone_number", "password"] {
             assert_eq!(errors.get(field).unwrap(), [msg::REQUIRED], "{field}");
         }
@@ -165,27 +147,31 @@ mod tests {
 
     #[test]
     fn registration_defaults_to_a_public_profile() {
-        let reg = parse_registration(&body(json!({
+        let Ok(request) = RegisterRequest::parse(&body(json!({
             "user_id": uuid::Uuid::new_v4().to_string(),
             "phone_number": "+998 90 123 45 67",
             "password": "secret123",
             "car_model": "Cobalt",
-        })))
-        .unwrap();
-        assert!(reg.profile.is_profile_public);
-        assert_eq!(reg.profile.car_model, "Cobalt");
-        assert_eq!(reg.phone_number.as_ref(), "+998901234567");
+        }))) else {
+            panic!("a valid body is refused");
+        };
+        let registration = Registration::from(request);
+        assert!(registration.profile.is_profile_public);
+        assert_eq!(registration.profile.car_model, "Cobalt");
+        assert_eq!(registration.phone_number.as_ref(), "+998901234567");
     }
 
     #[test]
-    fn patch_validates_types_and_lengths() {
-        let errors = parse_patch(&body(json!({
+    fn update_validates_types_and_lengths() {
+        let errors = UpdateProfileRequest::parse(&body(json!({
             "is_profile_public": "maybe",
             "car_plate_number": "x".repeat(21),
             "phone_number": "nope",
             "full_name": ["list"],
+            "phone_number_2": "123",
         })))
-        .unwrap_err();
+        .err()
+        .unwrap();
         assert_eq!(
             errors.get("is_profile_public").unwrap(),
             [msg::INVALID_BOOLEAN]
@@ -194,28 +180,38 @@ mod tests {
             errors.get("car_plate_number").unwrap(),
             [msg::max_length(20)]
         );
-        assert_eq!(
-            errors.get("phone_number").unwrap(),
-            ["Enter a valid phone number."]
-        );
+        for phone in ["phone_number", "phone_number_2"] {
+            assert_eq!(
+                errors.get(phone).unwrap(),
+                ["Enter a valid phone number."],
+                "{phone}"
+            );
+        }
         assert_eq!(errors.get("full_name").unwrap(), [msg::NOT_A_STRING]);
     }
 
     #[test]
-    fn patch_applies_only_what_was_sent() {
+    fn update_applies_only_what_was_sent() {
         let old = Profile {
             full_name: "Old".into(),
             car_model: "Nexia".into(),
             is_profile_public: true,
             ..Profile::default()
         };
-        let patch = parse_patch(&body(
-            json!({"full_name": "New", "is_profile_public": false}),
-        ))
-        .unwrap();
-        let new = patch.applied_to(&old);
+        let update = ProfileUpdate::from(
+            UpdateProfileRequest::parse(&body(json!({
+                "full_name": "New",
+                "is_profile_public": false,
+                "phone_number_2": "",
+            })))
+            .ok()
+            .unwrap(),
+        );
+        let new = update.profile.applied_to(&old);
+        assert_eq!(update.phone_number, None);
         assert_eq!(new.full_name, "New");
         assert_eq!(new.car_model, "Nexia");
+        assert_eq!(new.phone_number_2, "");
         assert!(!new.is_profile_public);
     }
 }

@@ -2,7 +2,6 @@
 //! details for a refused refresh token. Shared by [`super::token_refresh`] and
 //! [`super::token_blacklist`]; it reads and verifies, it never touches the blacklist.
 
-use serde::Deserialize;
 use shared::{
     auth::{TokenError, TokenType, TokenVerifier},
     http::{fields, ApiError, FieldErrors, JsonObject},
@@ -12,13 +11,24 @@ use utoipa::ToSchema;
 use crate::domain::RefreshToken;
 
 /// `{"refresh": "<refresh token>"}`.
-#[derive(Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the request body in the OpenAPI document"
-)]
+#[derive(ToSchema)]
 pub struct RefreshRequest {
-    refresh: String,
+    pub refresh: String,
+}
+
+impl RefreshRequest {
+    /// 400 when `refresh` is missing or not a string.
+    pub fn parse(body: &JsonObject) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        match fields::require(
+            fields::string(body, "refresh", &mut errors),
+            "refresh",
+            &mut errors,
+        ) {
+            Some(refresh) => Ok(Self { refresh }),
+            None => Err(errors),
+        }
+    }
 }
 
 /// SimpleJWT's `{"detail", "code": "token_not_valid"}` for a refused refresh token.
@@ -36,15 +46,9 @@ pub fn read_refresh_token(
     verifier: &TokenVerifier,
     body: &JsonObject,
 ) -> Result<RefreshToken, ApiError> {
-    let mut errors = FieldErrors::default();
-    let token = fields::require(
-        fields::string(body, "refresh", &mut errors),
-        "refresh",
-        &mut errors,
-    )
-    .ok_or(ApiError::Validation(errors))?;
+    let RefreshRequest { refresh } = RefreshRequest::parse(body)?;
     let claims = verifier
-        .verify(&token, TokenType::Refresh)
+        .verify(&refresh, TokenType::Refresh)
         .map_err(refused)?;
     RefreshToken::from_claims(claims).map_err(refused)
 }

@@ -1,45 +1,19 @@
 //! `POST /api/user/register/`: activate a sticker with phone, password and profile.
 
 use axum::{extract::State, http::StatusCode, Json};
-use serde::Deserialize;
 use shared::{
     http::{ApiError, FieldErrors, JsonObject},
     ids::UserId,
 };
-use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::user_body::OwnerUser;
+use super::{profile_request::RegisterRequest, user_body::OwnerUser};
 use crate::{
-    domain::{PhoneNumber, RegistrationConflict},
+    domain::{PhoneNumber, Registration, RegistrationConflict},
     error::add_conflict,
     state::AppState,
     store::NewRegistration,
 };
-
-/// The registration body (documentation; parsing is field by field, DRF-style).
-#[derive(Deserialize, ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the request body in the OpenAPI document"
-)]
-pub struct RegisterRequest {
-    /// The sticker's UUID from the QR code.
-    user_id: uuid::Uuid,
-    /// Login phone; normalised to E.164.
-    phone_number: String,
-    /// At least 6 characters.
-    password: String,
-    full_name: Option<String>,
-    phone_number_2: Option<String>,
-    car_model: Option<String>,
-    car_plate_number: Option<String>,
-    instagram: Option<String>,
-    telegram: Option<String>,
-    whatsapp: Option<String>,
-    /// Defaults to true.
-    is_profile_public: Option<bool>,
-}
 
 /// The routes of this module.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -91,11 +65,11 @@ pub async fn register_user(
     State(state): State<AppState>,
     body: JsonObject,
 ) -> Result<(StatusCode, Json<OwnerUser>), ApiError> {
-    let parsed = super::profile_request::parse_registration(&body);
+    let parsed = RegisterRequest::parse(&body);
     let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
     add_stored_state_errors(&state, &body, &mut errors).await?;
     let registration = match parsed {
-        Ok(registration) if errors.is_empty() => registration,
+        Ok(request) if errors.is_empty() => Registration::from(request),
         _ => return Err(ApiError::Validation(errors)),
     };
     let password_hash = state.hasher.hash(registration.password).await?;

@@ -15,7 +15,7 @@ use shared::{
     ids::UserId,
 };
 
-use crate::domain::{PhoneNumber, ProfilePatch, RefreshToken, User};
+use crate::domain::{PhoneNumber, Profile, ProfileUpdate, RefreshToken, User};
 
 /// A registration ready to store: the password is already hashed.
 #[derive(Debug)]
@@ -27,7 +27,7 @@ pub struct NewRegistration {
     /// argon2id PHC string.
     pub password_hash: String,
     /// Initial profile.
-    pub profile: crate::domain::user::Profile,
+    pub profile: Profile,
 }
 
 /// Which uniqueness rule a write broke.
@@ -95,8 +95,8 @@ pub trait AccountStore: Send + Sync + 'static {
     /// Any user (registered or not) by id.
     async fn find_user(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
-    /// Applies a profile change to a registered user and queues `.updated`, atomically.
-    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError>;
+    /// Applies an account change (login phone, profile) to a registered user and queues `.updated`, atomically.
+    async fn update_profile(&self, id: UserId, update: &ProfileUpdate) -> Result<User, StoreError>;
 
     /// Registered users with a public profile, oldest registration first.
     async fn list_public_users(&self) -> Result<Vec<User>, StoreError>;

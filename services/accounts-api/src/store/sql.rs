@@ -1,6 +1,8 @@
 //! [`AccountStore`] on either backend: each query is written once (`$N` placeholders,
 //! [`Timestamp`] binds) and run on the pool the `DATABASE_URL` chose.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shared::{
@@ -12,16 +14,49 @@ use shared::{
 use sqlx::QueryBuilder;
 
 use super::{
-    rows::{UserRow, USER_COLUMNS},
+    rows::{bind_patch, bind_profile, UserRow, PROFILE_COLUMNS, USER_COLUMNS},
     AccountStore, NewRegistration, StoreError,
 };
 use crate::{
-    domain::{PhoneNumber, ProfilePatch, RefreshToken, RegistrationConflict, User},
+    domain::{PhoneNumber, ProfileUpdate, RefreshToken, RegistrationConflict, User},
     events,
 };
 
 /// Rows per insert statement: three binds each, under SQLite's 32,766 variables.
 const STICKERS_PER_STATEMENT: usize = 10_000;
+
+/// Activates a sticker: `$1` id, `$2` now, `$3` login phone, `$4` password hash, then every
+/// profile field ([`bind_profile`]). Built from the field list, once.
+static REGISTER_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "update users set phone_number = $3, password_hash = $4, {}, is_registered = true, \
+         registered_at = $2, version = version + 1, updated_at = $2 \
+         where id = $1 and not is_registered returning {USER_COLUMNS}",
+        profile_assignments(5, |column, n| format!("{column} = ${n}")),
+    )
+});
+
+/// Changes an owner's account: `$1` id, `$2` now, `$3` login phone, then every profile field
+/// ([`bind_patch`]); a `NULL` keeps the column as it is.
+static UPDATE_PROFILE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "update users set phone_number = coalesce($3, phone_number), {}, \
+         version = version + 1, updated_at = $2 \
+         where id = $1 and is_registered returning {USER_COLUMNS}",
+        profile_assignments(4, |column, n| format!(
+            "{column} = coalesce(${n}, {column})"
+        )),
+    )
+});
+
+/// One `assign(column, placeholder)` per profile column, placeholders numbered from `first`.
+fn profile_assignments(first: usize, assign: impl Fn(&str, usize) -> String) -> String {
+    let assignments: Vec<String> = (first..)
+        .zip(PROFILE_COLUMNS)
+        .map(|(n, column)| assign(column, n))
+        .collect();
+    assignments.join(", ")
+}
 
 /// Accounts on a [`Database`].
 pub struct SqlStore {
@@ -122,29 +157,17 @@ impl AccountStore for SqlStore {
 
     #[tracing::instrument(skip_all, fields(user.id = %registration.user_id))]
     async fn register_user(&self, registration: &NewRegistration) -> Result<User, StoreError> {
-        let p = &registration.profile;
         let now = Timestamp::now();
         let user = with_pool!(self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let row: Option<UserRow> = sqlx::query_as(&format!(
-                "update users set phone_number = $2, password_hash = $3, full_name = $4, \
-                 phone_number_2 = $5, car_model = $6, car_plate_number = $7, instagram = $8, \
-                 telegram = $9, whatsapp = $10, is_profile_public = $11, is_registered = true, \
-                 registered_at = $12, version = version + 1, updated_at = $12 \
-                 where id = $1 and not is_registered returning {USER_COLUMNS}"
-            ))
-            .bind(registration.user_id.as_uuid())
-            .bind(registration.phone_number.as_ref())
-            .bind(&registration.password_hash)
-            .bind(&p.full_name)
-            .bind(&p.phone_number_2)
-            .bind(&p.car_model)
-            .bind(&p.car_plate_number)
-            .bind(&p.instagram)
-            .bind(&p.telegram)
-            .bind(&p.whatsapp)
-            .bind(p.is_profile_public)
-            .bind(now)
+            let row: Option<UserRow> = bind_profile(
+                sqlx::query_as(&REGISTER_USER)
+                    .bind(registration.user_id.as_uuid())
+                    .bind(now)
+                    .bind(registration.phone_number.as_ref())
+                    .bind(&registration.password_hash),
+                &registration.profile,
+            )
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
@@ -193,29 +216,16 @@ impl AccountStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(user.id = %id))]
-    async fn update_profile(&self, id: UserId, patch: &ProfilePatch) -> Result<User, StoreError> {
+    async fn update_profile(&self, id: UserId, update: &ProfileUpdate) -> Result<User, StoreError> {
         let user = with_pool!(self.db, |pool| {
             let mut tx = pool.begin().await?;
-            let row: Option<UserRow> = sqlx::query_as(&format!(
-                "update users set phone_number = coalesce($2, phone_number), \
-                 full_name = coalesce($3, full_name), phone_number_2 = coalesce($4, phone_number_2), \
-                 car_model = coalesce($5, car_model), car_plate_number = coalesce($6, car_plate_number), \
-                 instagram = coalesce($7, instagram), telegram = coalesce($8, telegram), \
-                 whatsapp = coalesce($9, whatsapp), is_profile_public = coalesce($10, is_profile_public), \
-                 version = version + 1, updated_at = $11 \
-                 where id = $1 and is_registered returning {USER_COLUMNS}"
-            ))
-            .bind(id.as_uuid())
-            .bind(patch.phone_number.as_ref().map(AsRef::<str>::as_ref))
-            .bind(&patch.full_name)
-            .bind(&patch.phone_number_2)
-            .bind(&patch.car_model)
-            .bind(&patch.car_plate_number)
-            .bind(&patch.instagram)
-            .bind(&patch.telegram)
-            .bind(&patch.whatsapp)
-            .bind(patch.is_profile_public)
-            .bind(Timestamp::now())
+            let row: Option<UserRow> = bind_patch(
+                sqlx::query_as(&UPDATE_PROFILE)
+                    .bind(id.as_uuid())
+                    .bind(Timestamp::now())
+                    .bind(update.phone_number.as_ref().map(AsRef::<str>::as_ref)),
+                &update.profile,
+            )
             .fetch_optional(&mut *tx)
             .await?;
             let user = User::from(row.ok_or(StoreError::NotFound)?);

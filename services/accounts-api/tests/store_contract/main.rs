@@ -15,7 +15,7 @@ mod registration;
 use std::sync::Arc;
 
 use accounts_api::{
-    domain::{user::Profile, PhoneNumber},
+    domain::{PhoneNumber, Profile},
     store::{self, AccountStore, NewRegistration},
 };
 use rand::Rng;

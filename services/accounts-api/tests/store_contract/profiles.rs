@@ -1,7 +1,7 @@
 //! Changing a registered owner's profile, and the list of public profiles.
 
 use accounts_api::{
-    domain::{user::Profile, ProfilePatch},
+    domain::{Profile, ProfilePatch, ProfileUpdate},
     store::{Constraint, StoreError},
 };
 use rstest::rstest;
@@ -18,12 +18,14 @@ async fn a_profile_update_changes_only_the_fields_it_names_and_bumps_the_version
     let subject = store_on(backend).await;
     let (id, old_phone) = registered(subject.store.as_ref(), full_profile()).await;
     let new_phone = unique_phone();
-    let patch = ProfilePatch {
+    let patch = ProfileUpdate {
         phone_number: Some(new_phone.clone()),
-        full_name: Some("Vali Aliyev".into()),
-        instagram: Some(String::new()),
-        is_profile_public: Some(false),
-        ..ProfilePatch::default()
+        profile: ProfilePatch {
+            full_name: Some("Vali Aliyev".into()),
+            instagram: Some(String::new()),
+            is_profile_public: Some(false),
+            ..ProfilePatch::default()
+        },
     };
 
     // Act
@@ -76,9 +78,12 @@ async fn a_profile_update_is_refused_for_an_unregistered_sticker_and_a_taken_pho
         .insert_stickers(&[sticker])
         .await
         .expect("issued");
-    let rename = ProfilePatch {
-        full_name: Some("Nobody".into()),
-        ..ProfilePatch::default()
+    let rename = ProfileUpdate {
+        phone_number: None,
+        profile: ProfilePatch {
+            full_name: Some("Nobody".into()),
+            ..ProfilePatch::default()
+        },
     };
 
     // Act
@@ -91,9 +96,9 @@ async fn a_profile_update_is_refused_for_an_unregistered_sticker_and_a_taken_pho
         .store
         .update_profile(
             id,
-            &ProfilePatch {
+            &ProfileUpdate {
                 phone_number: Some(taken_phone),
-                ..ProfilePatch::default()
+                profile: ProfilePatch::default(),
             },
         )
         .await;
@@ -143,9 +148,12 @@ async fn public_users_are_the_registered_public_ones_oldest_registration_first(
     store
         .update_profile(
             made_private,
-            &ProfilePatch {
-                is_profile_public: Some(false),
-                ..ProfilePatch::default()
+            &ProfileUpdate {
+                phone_number: None,
+                profile: ProfilePatch {
+                    is_profile_public: Some(false),
+                    ..ProfilePatch::default()
+                },
             },
         )
         .await

@@ -1,7 +1,7 @@
 //! Issuing stickers and registering them: what a registration stores, finds and refuses.
 
 use accounts_api::{
-    domain::{user::Profile, RegistrationConflict},
+    domain::{Profile, RegistrationConflict},
     store::{Constraint, StoreError},
 };
 use rstest::rstest;
