@@ -14,6 +14,7 @@ pub mod login_throttle;
 pub mod openapi;
 pub mod router;
 pub mod routes;
+pub mod sticker_sheet;
 pub mod store;
 
 pub use app::{Application, Service};
