@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the real backends the test suite and the cluster use are there and running on
 # loopback: PostgreSQL on 127.0.0.1:5432 (trust for local TCP) and NATS with JetStream on
-# 127.0.0.1:4222. Installs them from Debian when missing, starts them when stopped.
+# 127.0.0.1:4222. Installs them from Debian when missing, starts them when stopped. Also
+# installs the tools the sticker-sheet test reads the printed PDF with: pdftoppm and
+# pdftotext (poppler-utils) and zbarimg (zbar-tools).
 # Safe to run concurrently: one run at a time holds the lock.
 set -euo pipefail
 
@@ -67,6 +69,14 @@ if ! port_open 4222; then
   as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- \
     -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
   wait_for_port 4222
+fi
+
+# The sticker-sheet test's PDF renderer and QR decoder
+missing=()
+command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || missing+=(poppler-utils)
+command -v zbarimg >/dev/null || missing+=(zbar-tools)
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt_install "${missing[@]}"
 fi
 
 echo "backends ready: postgres 127.0.0.1:5432, nats 127.0.0.1:4222"

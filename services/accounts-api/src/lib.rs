@@ -16,6 +16,7 @@ pub mod router;
 pub mod routes;
 pub mod sessions;
 pub mod state;
+pub mod sticker_sheet;
 pub mod store;
 
 pub use app::{AccountsService, Application};

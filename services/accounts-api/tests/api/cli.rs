@@ -175,7 +175,7 @@ async fn stickers_issue_refuses_a_template_without_the_id_and_issues_nothing(
 }
 
 /// Every row in `users`, registered or not: the store has no query for that.
-async fn count_stickers(database_url: &str) -> i64 {
+pub async fn count_stickers(database_url: &str) -> i64 {
     const SQL: &str = "select count(*) from users";
     if database_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(database_url).await.expect("connect");

@@ -19,6 +19,7 @@ mod outage;
 mod profile;
 mod public_users;
 mod register;
+mod sticker_sheet;
 mod stickers;
 mod token_blacklist;
 mod token_refresh;
