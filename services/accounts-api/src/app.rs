@@ -46,7 +46,7 @@ impl service::Service for AccountsService {
 
     async fn build(config: Config, bus: Arc<dyn EventBus>) -> anyhow::Result<Self> {
         let common = &config.common;
-        let db = common.connect_database(&crate::store::MIGRATIONS).await?;
+        let db = common.connect_database(&crate::store::SCHEMA).await?;
         let keys = common.key_ring()?;
         let hasher = PasswordHasher::new(
             config.argon2_memory_kib,
@@ -60,7 +60,7 @@ impl service::Service for AccountsService {
         let state = AppState {
             login_throttle: Arc::new(LoginThrottle::new(&config)),
             config: Arc::new(config),
-            store: crate::store::open(db.clone()),
+            store: crate::store::SCHEMA.open(db.clone()),
             db,
             signer: keys.signer(),
             verifier: keys.verifier(),

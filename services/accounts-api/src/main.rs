@@ -35,7 +35,9 @@ async fn main() -> anyhow::Result<()> {
         None | Some(Command::Serve) => accounts_api::Application::serve(config.clone()).await,
         Some(Command::PrintConfig) => parsed.print_config(),
         Some(Command::Stickers(command)) => {
-            let store = accounts_api::store::connect(&config.common.database_url, 2).await?;
+            let store = accounts_api::store::SCHEMA
+                .connect(&config.common.database_url, 2)
+                .await?;
             accounts_api::cli::run(command, store.as_ref(), &mut std::io::stdout().lock()).await
         }
     }

@@ -50,8 +50,8 @@ impl service::Service for ChatService {
 
     async fn build(config: Config, bus: Arc<dyn EventBus>) -> anyhow::Result<Self> {
         let common = &config.common;
-        let db = common.connect_database(&crate::store::MIGRATIONS).await?;
-        let store = crate::store::open(db.clone());
+        let db = common.connect_database(&crate::store::SCHEMA).await?;
+        let store = crate::store::SCHEMA.open(db.clone());
         let verifier = common.key_ring()?.verifier();
         let shards = match common.database_url.backend() {
             Backend::Postgres => config.message_writers.max(1),

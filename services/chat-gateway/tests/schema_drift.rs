@@ -1,7 +1,7 @@
 //! The migrations of each backend, `migrations/chat/{postgres,sqlite}`, build the same
-//! database: a fresh Postgres database and a fresh SQLite file, migrated by `store::connect`
+//! database: a fresh Postgres database and a fresh SQLite file, migrated by `store::SCHEMA.connect`
 //! as the app migrates them, end with the same tables, columns, nullability, type families
-//! and indexed column lists. The unit test next to `store::connect` checks the file names;
+//! and indexed column lists. The unit test next to `store::SCHEMA.connect` checks the file names;
 //! this one checks what the files do.
 
 #![expect(
@@ -25,11 +25,12 @@ const INTENDED: &[&str] = &[
     "column outbox.claimed_until: only on postgres",
 ];
 
-/// A fresh database of `backend` after `store::connect`, and the schema it ended with.
+/// A fresh database of `backend` after `store::SCHEMA.connect`, and the schema it ended with.
 async fn migrated(backend: Backend) -> (TestDatabase, Schema) {
     init_test_tracing();
     let db = TestDatabase::create(backend).await;
-    let store = chat_gateway::store::connect(db.url(), 1)
+    let store = chat_gateway::store::SCHEMA
+        .connect(db.url(), 1)
         .await
         .expect("the store connects and migrates");
     drop(store);

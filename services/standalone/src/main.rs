@@ -48,7 +48,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Command::PrintConfig) => parsed.print_config(),
         Some(Command::Stickers(command)) => {
-            let store = accounts_api::store::connect(&config.sqlite_url("accounts.db")?, 1).await?;
+            let store = accounts_api::store::SCHEMA
+                .connect(&config.sqlite_url("accounts.db")?, 1)
+                .await?;
             accounts_api::cli::run(command, store.as_ref(), &mut out).await
         }
         Some(Command::PrintOpenapi) => {

@@ -16,12 +16,28 @@ use crate::{
     http::ops::Readiness,
 };
 
-/// A service's migrations for each backend (`sqlx::migrate!` of its two folders).
-pub struct Migrations {
+/// A service's schema on each backend (`sqlx::migrate!` of its two folders) and the store
+/// that opens on a database migrated to it.
+pub struct Schema<S: ?Sized> {
     /// `migrations/<service>/postgres`.
     pub postgres: Migrator,
     /// `migrations/<service>/sqlite`.
     pub sqlite: Migrator,
+    /// The service's store on a migrated database.
+    pub store: fn(Database) -> Arc<S>,
+}
+
+impl<S: ?Sized> Schema<S> {
+    /// The store on a connected, migrated database.
+    pub fn open(&self, db: Database) -> Arc<S> {
+        (self.store)(db)
+    }
+
+    /// Connects to the database `url` names, migrates it and opens the store: what tools and
+    /// tests need when they have no service around.
+    pub async fn connect(&self, url: &DatabaseUrl, max_connections: u32) -> anyhow::Result<Arc<S>> {
+        Ok(self.open(Database::connect(url, max_connections, self).await?))
+    }
 }
 
 /// The pool of the backend a `DATABASE_URL` selects.
@@ -55,10 +71,10 @@ pub struct Database {
 impl Database {
     /// Connects to the database `url` names (creating a SQLite file and its directory if
     /// needed) and applies pending migrations.
-    pub async fn connect(
+    pub async fn connect<S: ?Sized>(
         url: &DatabaseUrl,
         max_connections: u32,
-        migrations: &Migrations,
+        migrations: &Schema<S>,
     ) -> anyhow::Result<Self> {
         let pool = match url.backend() {
             Backend::Postgres => {

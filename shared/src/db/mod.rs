@@ -9,7 +9,7 @@
 mod database;
 mod timestamp;
 
-pub use database::{Database, Migrations, Pool};
+pub use database::{Database, Pool, Schema};
 pub use timestamp::Timestamp;
 
 use std::{str::FromStr, time::Duration};

@@ -105,16 +105,12 @@ impl<C: ServiceConfig> ServiceSettings<C> {
     }
 
     /// Connects to the database these settings name and migrates it.
-    pub async fn connect_database(
+    pub async fn connect_database<S: ?Sized>(
         &self,
-        migrations: &crate::db::Migrations,
+        schema: &crate::db::Schema<S>,
     ) -> anyhow::Result<crate::db::Database> {
-        crate::db::Database::connect(
-            &self.database_url,
-            self.database_max_connections,
-            migrations,
-        )
-        .await
+        crate::db::Database::connect(&self.database_url, self.database_max_connections, schema)
+            .await
     }
 
     /// The bus these settings name: NATS when `NATS_URL` is set, else in-process.

@@ -9,11 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use shared::{
-    config::DatabaseUrl,
-    db::{Database, Migrations},
-    ids::UserId,
-};
+use shared::{db::Schema, ids::UserId};
 
 use crate::domain::{PhoneNumber, Profile, ProfileUpdate, RefreshToken, User};
 
@@ -123,26 +119,12 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
-/// The accounts schema, for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
+/// The accounts schema on both backends, and the store on it.
+pub static SCHEMA: Schema<dyn AccountStore> = Schema {
     postgres: sqlx::migrate!("../../migrations/accounts/postgres"),
     sqlite: sqlx::migrate!("../../migrations/accounts/sqlite"),
+    store: |db| Arc::new(sql::SqlStore::new(db)),
 };
-
-/// The accounts store on a connected database.
-pub fn open(db: Database) -> Arc<dyn AccountStore> {
-    Arc::new(sql::SqlStore::new(db))
-}
-
-/// Connects to the database the URL names, applies pending migrations, and opens the store.
-pub async fn connect(
-    url: &DatabaseUrl,
-    max_connections: u32,
-) -> anyhow::Result<Arc<dyn AccountStore>> {
-    Ok(open(
-        Database::connect(url, max_connections, &MIGRATIONS).await?,
-    ))
-}
 
 #[cfg(test)]
 mod tests {

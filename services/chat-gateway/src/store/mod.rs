@@ -10,11 +10,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use shared::{
-    config::DatabaseUrl,
-    db::{Database, Migrations},
-    ids::UserId,
-};
+use shared::{db::Schema, ids::UserId};
 
 use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
 pub use rows::Owner;
@@ -170,26 +166,12 @@ pub trait ChatStore: Send + Sync + 'static {
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError>;
 }
 
-/// The chat schema, for both backends.
-pub static MIGRATIONS: Migrations = Migrations {
+/// The chat schema on both backends, and the store on it.
+pub static SCHEMA: Schema<dyn ChatStore> = Schema {
     postgres: sqlx::migrate!("../../migrations/chat/postgres"),
     sqlite: sqlx::migrate!("../../migrations/chat/sqlite"),
+    store: |db| Arc::new(sql::SqlStore::new(db)),
 };
-
-/// The chat store on a connected database.
-pub fn open(db: Database) -> Arc<dyn ChatStore> {
-    Arc::new(sql::SqlStore::new(db))
-}
-
-/// Connects to the database the URL names, applies pending migrations, and opens the store.
-pub async fn connect(
-    url: &DatabaseUrl,
-    max_connections: u32,
-) -> anyhow::Result<Arc<dyn ChatStore>> {
-    Ok(open(
-        Database::connect(url, max_connections, &MIGRATIONS).await?,
-    ))
-}
 
 #[cfg(test)]
 mod tests {

@@ -59,7 +59,8 @@ impl Deployment {
     /// `count` owners written into the owner projection (migrating the database first), as
     /// the projection would after their `accounts.users.<id>.registered` events.
     pub async fn register_owners(&self, count: usize) -> Vec<Owner> {
-        let store = chat_gateway::store::connect(&self.database_url, 2)
+        let store = chat_gateway::store::SCHEMA
+            .connect(&self.database_url, 2)
             .await
             .unwrap_or_else(|e| panic!("the chat database migrates: {e:#}"));
         let keys = KeyRing::new(&self.secret, &[]);

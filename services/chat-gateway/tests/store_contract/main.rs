@@ -1,5 +1,5 @@
 //! The store contract: every domain method of `ChatStore`, run once on Postgres and once on
-//! SQLite through `store::connect`, as the app gets its store. The two backends are two
+//! SQLite through `store::SCHEMA.connect`, as the app gets its store. The two backends are two
 //! codebases of SQL; these cases are what makes them one store. Each case names its backend
 //! (`backend_1_Backend__Postgres`), so a failure says which one drifted.
 
@@ -22,7 +22,7 @@ use chat_gateway::{
 use chrono::{DateTime, Duration, Utc};
 use shared::{config::Backend, ids::UserId, testing::TestDatabase};
 
-/// A store on a fresh database of `backend`, migrated by `store::connect`.
+/// A store on a fresh database of `backend`, migrated by `store::SCHEMA.connect`.
 struct Subject {
     store: Arc<dyn ChatStore>,
     // Last: the store's pool points at it until the store is gone.
@@ -32,7 +32,8 @@ struct Subject {
 async fn store_on(backend: Backend) -> Subject {
     shared::testing::init_test_tracing();
     let db = TestDatabase::create(backend).await;
-    let store = store::connect(db.url(), 2)
+    let store = store::SCHEMA
+        .connect(db.url(), 2)
         .await
         .expect("the store connects and migrates");
     Subject { store, _db: db }
