@@ -133,9 +133,9 @@ prepare_nginx_dir() {
         # nginx.conf names $NGINX_DIR/logs; the master opens the logs as root, so they
         # can stay with the services' logs.
         ln -s "$RUNTIME_DIR/logs" "$NGINX_DIR/logs"
-        log "nginx's workers ($WORKER_USER) cannot reach $RUNTIME_DIR; its pid and temp files are in $NGINX_DIR"
         as_worker test -x "$NGINX_DIR" \
-            || die "nginx's workers ($WORKER_USER) can reach neither $RUNTIME_DIR nor $NGINX_DIR; set RUNTIME_DIR to a directory they can reach"
+            || die "nginx's workers ($WORKER_USER) can reach neither $RUNTIME_DIR nor $NGINX_DIR; set RUNTIME_DIR or TMPDIR to a directory they can reach"
+        log "nginx's workers ($WORKER_USER) cannot reach $RUNTIME_DIR; its pid and temp files are in $NGINX_DIR"
     fi
     mkdir -p "$NGINX_DIR/tmp"
     SERVED_WEB_ROOT="$WEB_ROOT"
@@ -146,7 +146,7 @@ prepare_nginx_dir() {
         tar -C "$WEB_ROOT" --exclude=./e2e --exclude=node_modules -cf - . | tar -C "$SERVED_WEB_ROOT" --no-same-owner -xf -
         chmod -R a+rX "$SERVED_WEB_ROOT"
         web_root_readable "$SERVED_WEB_ROOT" \
-            || die "nginx's workers ($WORKER_USER) cannot read the copy of the web root in $SERVED_WEB_ROOT; set RUNTIME_DIR to a directory they can reach"
+            || die "nginx's workers ($WORKER_USER) cannot read the copy of the web root in $SERVED_WEB_ROOT; set RUNTIME_DIR or TMPDIR to a directory they can reach"
     fi
 }
 
