@@ -39,8 +39,9 @@ die() { printf '[containers] error: %s\n' "$*" >&2; exit 1; }
 # mounts (vfs), no crun (runc). Host networking reaches the loopback Postgres and NATS. The
 # ulimits are explicit because podman's defaults exceed the hard limits CI runs under.
 # Without systemd podman cannot schedule an image's healthchecks and says so, as an error,
-# whenever such a container starts or goes; this script runs the healthchecks itself.
-# The filter runs in the pipeline, so what remains of stderr is written before podman returns.
+# whenever such a container starts or goes; this script runs the healthchecks itself, so
+# that line is filtered out, in the pipeline, so the rest of stderr is written before
+# podman returns.
 podman() {
     { command podman --runtime runc --storage-driver vfs --cgroup-manager cgroupfs "$@" 2>&1 1>&3 3>&- \
         | { grep -v 'unable to get systemd connection' >&2 || true; }; } 3>&1
@@ -60,12 +61,12 @@ apt_install() {
 
 ensure_tools() {
     local missing=() pair
+    [[ $EUID -eq 0 ]] || die "podman runs here as root only (vfs storage, host network, runc)"
     for pair in podman:podman runc:runc debootstrap:debootstrap psql:postgresql-client curl:curl; do
         command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
     done
     ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
     command -v node >/dev/null || die "node is missing (the cluster story runs on it)"
-    [[ $EUID -eq 0 ]] || die "podman runs here as root only (vfs storage, host network, runc)"
 }
 
 # The first apt source that serves the base's suite from an http(s) mirror, in one-line
@@ -355,7 +356,8 @@ if [[ ! -d "$repo/deploy/web/e2e/node_modules/ws" ]]; then
     (cd "$repo/deploy/web/e2e" && npm ci --no-audit --no-fund)
 fi
 # The accounts-api image's own CLI issues the stickers, a one-off container on the same
-# database; no healthcheck for a command that exits.
+# database; no healthcheck for a command that exits. The story runs it in a shell of its
+# own, which knows no wrapper function, hence podman's flags spelled out.
 issue_cmd="$(printf '%q ' command podman --runtime runc --storage-driver vfs --cgroup-manager cgroupfs \
     run --rm --read-only --no-healthcheck "${LIMITS[@]}" \
     -e "DATABASE_URL=postgres://postgres@127.0.0.1:5432/$ACCOUNTS_DB" -e RUST_LOG=warn \
