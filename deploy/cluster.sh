@@ -16,6 +16,12 @@
 #   cross-replica tests need; `off` renders the production ingress, which does neither.
 # Any other service setting (RATE_LIMITS, RUST_LOG, LOG_FORMAT, ARGON2_*, WS_*, ...) is
 # passed through from the caller's environment.
+#
+# Started as root, nginx runs its workers as `nobody`, and they must read the web root and
+# write temp files. Where the checkout is out of their reach (a root-only home, a `mktemp -d`
+# parent), nginx serves a copy of the web root and keeps its pid and temp files in a
+# directory of its own under ${TMPDIR:-/tmp}, removed by `stop`; its logs stay in
+# $RUNTIME_DIR/logs.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -77,6 +83,73 @@ wait_for() { # description timeout-secs command...
     done
 }
 
+# nginx started as root runs its workers as this user (named on its command line, so these
+# checks and nginx agree); started as anyone else, the workers stay that user.
+WORKER_USER=""
+[[ $EUID -eq 0 ]] && WORKER_USER=nobody
+
+as_worker() { # command...: runs it with the nginx workers' identity
+    if [[ -z "$WORKER_USER" ]]; then
+        "$@"
+    else
+        setpriv --reuid="$WORKER_USER" --regid="$(id -g "$WORKER_USER")" --clear-groups -- "$@"
+    fi
+}
+
+nginx_user_args() {
+    [[ -n "$WORKER_USER" ]] && printf '%s\n' -g "user $WORKER_USER $(id -gn "$WORKER_USER");"
+    return 0
+}
+
+# Where nginx keeps its pid file and temp files: $RUNTIME_DIR, or the directory
+# prepare_nginx_dir made because the workers could not reach $RUNTIME_DIR.
+nginx_dir() {
+    if [[ -s "$RUNTIME_DIR/nginx_dir" ]]; then cat "$RUNTIME_DIR/nginx_dir"; else printf '%s\n' "$RUNTIME_DIR"; fi
+}
+
+remove_nginx_dir() {
+    local dir
+    [[ -s "$RUNTIME_DIR/nginx_dir" ]] || return 0
+    dir="$(<"$RUNTIME_DIR/nginx_dir")"
+    # Only what prepare_nginx_dir made: a stray path in the file must not be deleted.
+    [[ "$(basename "$dir")" == carinfo-nginx.* ]] && rm -rf "$dir"
+    rm -f "$RUNTIME_DIR/nginx_dir"
+}
+
+web_root_readable() { # dir: the pages the ingress serves, as the workers see them
+    # shellcheck disable=SC2016 # expanded by that sh, as the workers' user
+    as_worker sh -c 'for f in "$1/visitor.html" "$1/app.html" "$1"/static/*; do [ -r "$f" ] || exit 1; done' sh "$1"
+}
+
+# Sets NGINX_DIR and SERVED_WEB_ROOT to places the nginx workers can reach.
+prepare_nginx_dir() {
+    remove_nginx_dir
+    rm -rf "$RUNTIME_DIR/web-copy"
+    NGINX_DIR="$RUNTIME_DIR"
+    if ! as_worker test -x "$RUNTIME_DIR"; then
+        NGINX_DIR="$(mktemp -d "${TMPDIR:-/tmp}/carinfo-nginx.XXXXXX")"
+        printf '%s\n' "$NGINX_DIR" >"$RUNTIME_DIR/nginx_dir"
+        chmod 0711 "$NGINX_DIR"
+        # nginx.conf names $NGINX_DIR/logs; the master opens the logs as root, so they
+        # can stay with the services' logs.
+        ln -s "$RUNTIME_DIR/logs" "$NGINX_DIR/logs"
+        as_worker test -x "$NGINX_DIR" \
+            || die "nginx's workers ($WORKER_USER) can reach neither $RUNTIME_DIR nor $NGINX_DIR; set RUNTIME_DIR or TMPDIR to a directory they can reach"
+        log "nginx's workers ($WORKER_USER) cannot reach $RUNTIME_DIR; its pid and temp files are in $NGINX_DIR"
+    fi
+    mkdir -p "$NGINX_DIR/tmp"
+    SERVED_WEB_ROOT="$WEB_ROOT"
+    if ! web_root_readable "$WEB_ROOT"; then
+        SERVED_WEB_ROOT="$NGINX_DIR/web-copy"
+        log "nginx's workers cannot read $WEB_ROOT; serving a copy from $SERVED_WEB_ROOT (restart to pick up edits)"
+        mkdir -p "$SERVED_WEB_ROOT"
+        tar -C "$WEB_ROOT" --exclude=./e2e --exclude=node_modules -cf - . | tar -C "$SERVED_WEB_ROOT" --no-same-owner -xf -
+        chmod -R a+rX "$SERVED_WEB_ROOT"
+        web_root_readable "$SERVED_WEB_ROOT" \
+            || die "nginx's workers ($WORKER_USER) cannot read the copy of the web root in $SERVED_WEB_ROOT; set RUNTIME_DIR or TMPDIR to a directory they can reach"
+    fi
+}
+
 psql_admin() { psql -v ON_ERROR_STOP=1 -X -q -U "$PG_USER" -h "$PG_HOST" -p "$PG_PORT" -d postgres "$@"; }
 
 # Postgres and NATS are the same loopback backends the test suite uses, so one script
@@ -118,6 +191,7 @@ jwt_secret() {
 
 pid_of() { # name -> pid on stdout if that process is alive and is what we started
     local name="$1" binary="$2" file="$RUNTIME_DIR/$1.pid" pid
+    [[ "$name" == nginx ]] && file="$(nginx_dir)/nginx.pid"
     [[ -s "$file" ]] || return 1
     pid="$(<"$file")"
     [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || return 1
@@ -175,17 +249,19 @@ wait_ready() { # name binary url
 }
 
 render_nginx() {
-    mkdir -p "$RUNTIME_DIR/logs" "$RUNTIME_DIR/tmp"
+    mkdir -p "$RUNTIME_DIR/logs"
+    prepare_nginx_dir
     "$repo/deploy/nginx/render.sh" "$RUNTIME_DIR/nginx.conf" \
         LISTEN_PORT="$HOST:$CLUSTER_PORT" \
         ACCOUNTS_UPSTREAM="$HOST:$ACCOUNTS_PORT" \
         GATEWAY_A_UPSTREAM="$HOST:$GATEWAY_A_PORT" \
         GATEWAY_B_UPSTREAM="$HOST:$GATEWAY_B_PORT" \
-        WEB_ROOT="$WEB_ROOT" \
-        RUNTIME_DIR="$RUNTIME_DIR" \
+        WEB_ROOT="$SERVED_WEB_ROOT" \
+        RUNTIME_DIR="$NGINX_DIR" \
         TEST_TOPOLOGY="$TEST_TOPOLOGY"
+    mapfile -t NGINX_USER_ARGS < <(nginx_user_args)
     # -e: the compiled-in error log (/var/log/nginx) is not writable by everyone.
-    nginx -t -q -p "$RUNTIME_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log"
+    nginx -t -q -p "$NGINX_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log" "${NGINX_USER_ARGS[@]}"
 }
 
 stop() {
@@ -214,6 +290,7 @@ stop() {
         fi
         rm -f "$RUNTIME_DIR/$name.pid"
     done
+    remove_nginx_dir
 }
 
 status() {
@@ -240,7 +317,7 @@ status() {
 }
 
 start() {
-    mkdir -p "$RUNTIME_DIR/logs" "$RUNTIME_DIR/tmp"
+    mkdir -p "$RUNTIME_DIR/logs"
     # A second `start` replaces the first instead of failing on busy ports.
     stop
     # A half-started cluster would hold the ports and confuse the next attempt.
@@ -271,8 +348,8 @@ start() {
     wait_ready gateway-b chat-gateway "http://$HOST:$GATEWAY_B_PORT/readyz"
 
     log "starting nginx on $HOST:$CLUSTER_PORT"
-    nginx -p "$RUNTIME_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log"
-    wait_for "nginx pid file" 10 test -s "$RUNTIME_DIR/nginx.pid"
+    nginx -p "$NGINX_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log" "${NGINX_USER_ARGS[@]}"
+    wait_for "nginx pid file" 10 test -s "$NGINX_DIR/nginx.pid"
     wait_ready nginx nginx "http://$HOST:$CLUSTER_PORT/healthz"
 
     trap - EXIT

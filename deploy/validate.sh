@@ -227,12 +227,17 @@ EOF
 # Replica pinning (X-CarInfo-Replica, ?replica=) and X-CarInfo-Upstream exist only in the
 # test topology the loopback cluster renders. The production render, the one the nginx image
 # builds for compose and Kubernetes, has neither; the test render has them, so the switch
-# works.
+# works. The image renders the test topology only when its build is told to (CI's image run
+# does); by default, and in compose, it renders production.
 check_production_nginx() {
     local rt="$log_dir/render" args
     mkdir -p "$rt"
-    if grep -nE '^[^#]*TEST_TOPOLOGY' "$deploy/docker/nginx.Dockerfile" "$deploy/compose.yaml"; then
-        echo "the nginx image or compose selects the test topology"
+    if ! grep -qxE 'ARG TEST_TOPOLOGY=off' "$deploy/docker/nginx.Dockerfile"; then
+        echo "the nginx image does not render the production topology by default (ARG TEST_TOPOLOGY=off)"
+        return 1
+    fi
+    if grep -nE '^[^#]*TEST_TOPOLOGY' "$deploy/compose.yaml"; then
+        echo "compose selects the test topology"
         return 1
     fi
     args=(LISTEN_PORT=8080 ACCOUNTS_UPSTREAM=accounts-api:8001 GATEWAY_A_UPSTREAM=gateway-a:8002
@@ -472,6 +477,7 @@ check_shell_scripts() {
                    "$deploy/ensure-backends.sh" "$deploy/web/e2e/ci.sh" "$deploy/web/e2e/run.sh"
                    "$repo/docs/asyncapi/check.sh")
     local s
+    scripts+=("$deploy/containers.sh")
     for s in "${scripts[@]}"; do
         bash -n "$s" || return 1
     done
@@ -564,28 +570,61 @@ sys.exit(1 if errors else 0)
 EOF
 }
 
+# The runtime stage is the last one, on ${BASE_IMAGE} (debian:bookworm-slim unless a build
+# says otherwise); a service's takes its binary from the `binary` stage, which is the cargo
+# builder by default and the `prebuilt` context (the binary alone) when CI builds it.
 check_dockerfiles() {
     "$venv/bin/python" - "$repo" <<'EOF'
 import os, re, sys
 repo = sys.argv[1]
 errors = []
+
+def stages(text):
+    """[(name, instructions)] per FROM, continuation lines joined."""
+    out = []
+    for line in re.sub(r"\\\n", " ", text).splitlines():
+        if m := re.match(r"FROM\s+\S+(?:\s+AS\s+(\S+))?", line, re.I):
+            out.append((m.group(1), [line]))
+        elif out and line.strip() and not line.startswith("#"):
+            out[-1][1].append(line)
+    return out
+
+for name in ("accounts-api", "chat-gateway", "nginx"):
+    text = open(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile")).read()
+    found = stages(text)
+    if "ARG BASE_IMAGE=debian:bookworm-slim" not in text.splitlines():
+        errors.append(f"{name}: no `ARG BASE_IMAGE=debian:bookworm-slim` before the first FROM")
+    if not found or found[-1][1][0].split()[1] != "${BASE_IMAGE}":
+        errors.append(f"{name}: the last stage is not `FROM ${{BASE_IMAGE}}`")
+    for needle in ("HEALTHCHECK", "EXPOSE"):
+        if not found or not any(l.startswith(needle) for l in found[-1][1]):
+            errors.append(f"{name}: the runtime stage has no {needle}")
+    users = [l.split()[1] for l in (found[-1][1] if found else []) if l.startswith("USER")]
+    if not users or not re.fullmatch(r"[1-9][0-9]*:[0-9]+", users[-1]):
+        errors.append(f"{name}: the runtime stage must run as a numeric non-root USER uid:gid")
+    for stage, lines in found:
+        for line in lines:
+            m = re.match(r"COPY\s+(?!--from)(\S+)\s", line)
+            if not m:
+                continue
+            if stage == "prebuilt":
+                if m.group(1) != name:
+                    errors.append(f"{name}: the prebuilt stage copies {m.group(1)}, not the binary")
+            elif m.group(1) != "." and not os.path.exists(os.path.join(repo, m.group(1))):
+                errors.append(f"{name}: COPY source {m.group(1)} does not exist")
+    if not os.path.isfile(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile.dockerignore")):
+        errors.append(f"{name}: no {name}.Dockerfile.dockerignore (the context would include target/)")
 for svc in ("accounts-api", "chat-gateway"):
     text = open(os.path.join(repo, "deploy/docker", f"{svc}.Dockerfile")).read()
     if f"cargo build --release --locked -p {svc}" not in text:
         errors.append(f"{svc}: does not build with `cargo build --release --locked -p {svc}`")
-    for needle in ("FROM rust:1-bookworm", "FROM debian:bookworm-slim", "HEALTHCHECK", "EXPOSE"):
-        if needle not in text:
-            errors.append(f"{svc}: no {needle}")
-for name in ("accounts-api", "chat-gateway", "nginx"):
-    text = open(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile")).read()
-    users = re.findall(r"^USER\s+(\S+)", text, re.M)
-    if not users or users[-1].split(":")[0] in ("0", "root"):
-        errors.append(f"{name}: the final stage must run as a non-root USER")
-    for src in re.findall(r"^COPY\s+(?!--from)(\S+)\s", text, re.M):
-        if src != "." and not os.path.exists(os.path.join(repo, src)):
-            errors.append(f"{name}: COPY source {src} does not exist")
-    if not os.path.isfile(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile.dockerignore")):
-        errors.append(f"{name}: no {name}.Dockerfile.dockerignore (the context would include target/)")
+    for needle in ("ARG BINARY_FROM=builder", "FROM rust:1-bookworm AS builder",
+                   "FROM scratch AS prebuilt", "FROM ${BINARY_FROM} AS binary"):
+        if needle not in text.splitlines():
+            errors.append(f"{svc}: no `{needle}`")
+    runtime = stages(text)[-1][1]
+    if not any(l.startswith(f"COPY --from=binary /out/{svc} ") for l in runtime):
+        errors.append(f"{svc}: the runtime stage does not copy /out/{svc} from the binary stage")
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)
@@ -626,7 +665,9 @@ check "observability/prometheus.yaml: promtool check config" check_prometheus_co
 check "Grafana dashboard: imports, every query valid PromQL" check_dashboard
 command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
 command -v node >/dev/null && check "cluster-e2e.mjs: node --check" node --check "$deploy/cluster-e2e.mjs"
-check "check-logs-for-secrets.py parses" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$deploy/check-logs-for-secrets.py"
+for py in check-logs-for-secrets.py delete-nats-streams.py; do
+    check "$py parses" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$deploy/$py"
+done
 
 echo
 if ((failed > 0)); then

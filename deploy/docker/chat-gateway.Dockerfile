@@ -3,6 +3,20 @@
 # The build context is the repository root: cargo needs every workspace member's manifest,
 # Cargo.lock and migrations/, and accounts-api embeds docs/openapi.json and its assets/.
 #   docker build -f deploy/docker/chat-gateway.Dockerfile -t carinfo/chat-gateway .
+#
+# The runtime stage (the last one) is the image; it takes the binary from the stage that
+# BINARY_FROM names. `builder` (the default) compiles it here. `prebuilt` takes a release
+# binary built beforehand from a build context holding it (only it: target/release also
+# holds gigabytes of intermediate files), which is how CI builds this same image from the
+# binaries it has already tested (deploy/containers.sh):
+#   mkdir ctx && cp target/release/chat-gateway ctx/
+#   docker build -f deploy/docker/chat-gateway.Dockerfile --build-arg BINARY_FROM=prebuilt \
+#     -t carinfo/chat-gateway ctx
+# BASE_IMAGE is the runtime stage's Debian; CI passes one made with debootstrap, because it
+# cannot pull from a registry.
+
+ARG BASE_IMAGE=debian:bookworm-slim
+ARG BINARY_FROM=builder
 
 FROM rust:1-bookworm AS builder
 WORKDIR /src
@@ -18,19 +32,30 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     && cargo build --release --locked -p chat-gateway \
     && install -D -m 0755 target/release/chat-gateway /out/chat-gateway
 
-FROM debian:bookworm-slim
+# Only the binary: the build context is the directory that holds it.
+FROM scratch AS prebuilt
+COPY chat-gateway /out/chat-gateway
+
+# Unused stages are not built, so the runtime stage never waits on the other source.
+FROM ${BINARY_FROM} AS binary
+# An instruction of its own: without one, podman 4 builds without a layer cache (as CI does)
+# fail at the end with "identifier is not an image".
+WORKDIR /out
+
+FROM ${BASE_IMAGE}
 # ca-certificates for TLS to a managed Postgres or NATS; curl for HEALTHCHECK.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
-    && rm -rf /var/lib/apt/lists/*
-RUN groupadd --system --gid 10001 carinfo \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 carinfo \
     && useradd --system --uid 10001 --gid carinfo --home-dir /var/lib/carinfo \
        --create-home --shell /usr/sbin/nologin carinfo
-COPY --from=builder /out/chat-gateway /usr/local/bin/chat-gateway
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
-# The working directory is writable, so a sqlite:// DATABASE_URL (relative path) works too.
+# The working directory is the user's, so a sqlite:// DATABASE_URL (relative path) works too,
+# given a volume there when the root filesystem is read-only. With Postgres the service
+# writes no file, and runs with a read-only root filesystem as it is.
 WORKDIR /var/lib/carinfo
 
 # The service's own defaults, spelled out so `docker inspect` documents them; two differ
@@ -60,3 +85,5 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # SIGTERM starts the graceful drain (sockets are closed with 1001, going away).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/chat-gateway"]
+# The binary last: a new one reuses every layer above.
+COPY --from=binary /out/chat-gateway /usr/local/bin/chat-gateway

@@ -43,32 +43,6 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-# JetStream keeps a run's streams (<PREFIX>ACCOUNTS, <PREFIX>CHAT) on the shared server
-# until deleted; the JetStream API is plain NATS request/reply, so no client is needed.
-delete_streams() { # stream-name...
-    python3 - "$@" <<'EOF'
-import socket, sys
-with socket.create_connection(("127.0.0.1", 4222), timeout=5) as s:
-    f = s.makefile("rb")
-    f.readline()  # INFO
-    s.sendall(b'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.e2e.delete 1\r\n')
-    for name in sys.argv[1:]:
-        s.sendall(f"PUB $JS.API.STREAM.DELETE.{name} _INBOX.e2e.delete 0\r\n\r\n".encode())
-        while True:
-            line = f.readline()
-            if not line or line.startswith(b"-ERR"):
-                sys.exit(f"deleting stream {name}: {line!r}")
-            if line.startswith(b"PING"):
-                s.sendall(b"PONG\r\n")
-            elif line.startswith(b"MSG"):
-                size = int(line.split()[-1])
-                reply = f.read(size + 2)[:size].decode()
-                if '"success":true' not in reply:
-                    print(f"deleting stream {name}: {reply}", file=sys.stderr)
-                break
-EOF
-}
-
 wait_http() { # url timeout-secs pid
     local url="$1" timeout="$2" pid="$3" start=$SECONDS
     until curl -fs -o /dev/null --max-time 2 "$url"; do
@@ -108,7 +82,7 @@ cleanup() {
         done
         local streams
         streams="$(tr '[:lower:]' '[:upper:]' <<<"$NATS_SUBJECT_PREFIX" | tr -c 'A-Z0-9\n' '_')"
-        delete_streams "${streams}ACCOUNTS" "${streams}CHAT" || echo "[e2e] could not delete the run's NATS streams" >&2
+        "$repo/deploy/delete-nats-streams.py" "${streams}ACCOUNTS" "${streams}CHAT" || echo "[e2e] could not delete the run's NATS streams" >&2
     fi
     rm -rf "$scratch" "$RUNTIME_DIR"
     exit "$rc"
