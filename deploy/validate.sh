@@ -504,6 +504,14 @@ def code_defaults(*paths):
             default = None
             if m := re.search(r'default_value\s*=\s*"([^"]*)"', attr):
                 default = m.group(1)
+            elif m := re.search(r"default_value\s*=\s*C::([A-Z_]+)", attr):
+                # A per-service default of the shared settings: the service's `ServiceConfig`
+                # constant of that name, in the first file given.
+                const = re.search(
+                    rf'const {m.group(1)}: &\'static str = "([^"]*)"',
+                    open(os.path.join(repo, paths[0])).read(),
+                )
+                default = const.group(1) if const else None
             elif m := re.search(r"default_value_t\s*=\s*([^,]+?)\s*(?:,|$)", attr):
                 expr = m.group(1).replace("_", "")
                 default = str(eval(expr)) if re.fullmatch(r"[0-9 *+]+", expr) else expr
@@ -512,7 +520,11 @@ def code_defaults(*paths):
         sys.exit(f"no settings found in {paths}")
     return out
 
-shared = ("shared/src/telemetry.rs", "shared/src/events/nats_auth.rs")
+shared = (
+    "shared/src/service/settings.rs",
+    "shared/src/telemetry.rs",
+    "shared/src/events/nats_auth.rs",
+)
 services = {
     "accounts-api": code_defaults("services/accounts-api/src/config.rs", *shared),
     "chat-gateway": code_defaults("services/chat-gateway/src/config.rs", *shared),
