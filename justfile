@@ -44,6 +44,10 @@ abuse:
 validate:
     deploy/validate.sh
 
+# The container images built from release binaries and run as the cluster, as CI does (root, podman).
+images:
+    cargo build --release --locked -p accounts-api -p chat-gateway && deploy/containers.sh
+
 # Validate docs/asyncapi.yaml with the official AsyncAPI parser (as CI does).
 asyncapi:
     docs/asyncapi/check.sh

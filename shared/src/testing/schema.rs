@@ -308,3 +308,29 @@ async fn read_sqlite(url: &DatabaseUrl) -> Schema {
     }
     schema
 }
+
+/// Migrates a fresh Postgres database and a fresh SQLite file as a service's store does and
+/// returns how their schemas differ (see [`drift`]), after checking the migrations ran.
+pub async fn drift_of<S: ?Sized>(schema: &crate::db::Schema<S>) -> Vec<String> {
+    let (_postgres_db, postgres) = migrated(schema, Backend::Postgres).await;
+    let (_sqlite_db, sqlite) = migrated(schema, Backend::Sqlite).await;
+    assert!(
+        postgres.tables.contains_key("outbox") && sqlite.tables.contains_key("outbox"),
+        "the migrations ran: {postgres:?} {sqlite:?}"
+    );
+    drift(&postgres, &sqlite)
+}
+
+/// A fresh database of `backend` after the store connected to it, and its schema.
+async fn migrated<S: ?Sized>(
+    schema: &crate::db::Schema<S>,
+    backend: Backend,
+) -> (super::TestDatabase, Schema) {
+    super::init_test_tracing();
+    let db = super::TestDatabase::create(backend).await;
+    let store = schema.connect(db.url(), 1).await;
+    assert!(store.is_ok(), "the store connects and migrates");
+    drop(store);
+    let read = Schema::read(db.url()).await;
+    (db, read)
+}
