@@ -54,6 +54,11 @@ pub fn spawn_room_subscription(
                     continue;
                 }
             };
+            // A socket is admitted before its room's subscription is live: what another
+            // replica committed in between is read back now (each id is delivered once).
+            let Some(live) = hub.upgrade() else { return };
+            catch_up(&live, store.as_ref(), room).await;
+            drop(live);
             loop {
                 let reconnected = async {
                     match reconnections.as_mut() {
@@ -111,7 +116,8 @@ async fn deliver_remote(hub: &Hub, room: RoomId, envelope: &Envelope) {
 }
 
 /// Delivers the room's messages committed since this replica began serving it that its
-/// sockets may have missed while NATS was unreachable.
+/// sockets may have missed: before the room's subscription was live, or while NATS was
+/// unreachable.
 async fn catch_up(hub: &Hub, store: &dyn ChatStore, room: RoomId) {
     let Some(since) = hub.serving_since(room) else {
         return;

@@ -328,6 +328,10 @@ impl EventBus for NatsBus {
             .subscribe(format!("{}{filter}", self.subject_prefix))
             .await
             .map_err(unavailable)?;
+        // Once the server has answered a ping sent after the SUB, it delivers everything
+        // published from then on: a caller that reads its database after this call misses
+        // nothing between the two.
+        self.client.flush().await.map_err(unavailable)?;
         let bus = self.clone();
         Ok(subscriber
             .map(move |message| bus.to_envelope(&message))
