@@ -13,12 +13,14 @@ mod nats_server;
 mod private_postgres;
 mod proxy;
 pub mod schema;
+mod store_under_test;
 
 use std::{path::PathBuf, sync::Once};
 
 pub use nats_server::{NatsServer, NATS_USERS};
 pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
+pub use store_under_test::StoreUnderTest;
 
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;

@@ -12,30 +12,18 @@ mod profiles;
 mod refresh_tokens;
 mod registration;
 
-use std::sync::Arc;
-
 use accounts_api::{
     domain::{PhoneNumber, Profile},
     store::{self, AccountStore, NewRegistration},
 };
 use rand::Rng;
-use shared::{config::Backend, ids::UserId, testing::TestDatabase};
+use shared::{config::Backend, ids::UserId, testing::StoreUnderTest};
 
-/// A store on a fresh database of `backend`, migrated by `store::SCHEMA.connect`.
-struct Subject {
-    store: Arc<dyn AccountStore>,
-    // Last: the store's pool points at it until the store is gone.
-    _db: TestDatabase,
-}
+/// A store on a fresh database of `backend`, migrated by `store::SCHEMA`.
+type Subject = StoreUnderTest<dyn AccountStore>;
 
 async fn store_on(backend: Backend) -> Subject {
-    shared::testing::init_test_tracing();
-    let db = TestDatabase::create(backend).await;
-    let store = store::SCHEMA
-        .connect(db.url(), 2)
-        .await
-        .expect("the store connects and migrates");
-    Subject { store, _db: db }
+    StoreUnderTest::on(&store::SCHEMA, backend).await
 }
 
 /// A login phone no other case uses: `+99890` and seven random digits.

@@ -12,31 +12,19 @@ mod messages;
 mod owners;
 mod rooms;
 
-use std::sync::Arc;
-
 use chat_gateway::domain::SenderType;
 use chat_gateway::{
     domain::{Message, MessageText, NewRoom, RoomId, VisitorName, VisitorToken},
     store::{self, ChatStore, PendingMessage},
 };
 use chrono::{DateTime, Duration, Utc};
-use shared::{config::Backend, ids::UserId, testing::TestDatabase};
+use shared::{config::Backend, ids::UserId, testing::StoreUnderTest};
 
-/// A store on a fresh database of `backend`, migrated by `store::SCHEMA.connect`.
-struct Subject {
-    store: Arc<dyn ChatStore>,
-    // Last: the store's pool points at it until the store is gone.
-    _db: TestDatabase,
-}
+/// A store on a fresh database of `backend`, migrated by `store::SCHEMA`.
+type Subject = StoreUnderTest<dyn ChatStore>;
 
 async fn store_on(backend: Backend) -> Subject {
-    shared::testing::init_test_tracing();
-    let db = TestDatabase::create(backend).await;
-    let store = store::SCHEMA
-        .connect(db.url(), 2)
-        .await
-        .expect("the store connects and migrates");
-    Subject { store, _db: db }
+    StoreUnderTest::on(&store::SCHEMA, backend).await
 }
 
 /// A room of `owner_id` opened at `created_at` by a visitor with a fresh token.
