@@ -204,15 +204,7 @@ build_images() {
         --build-arg TEST_TOPOLOGY=on
 }
 
-free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
+free_ports() { python3 "$repo/deploy/free-ports.py" "$1"; }
 
 psql_admin() { psql -v ON_ERROR_STOP=1 -X -q -U postgres -h 127.0.0.1 -d postgres "$@"; }
 

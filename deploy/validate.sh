@@ -677,7 +677,7 @@ check "observability/prometheus.yaml: promtool check config" check_prometheus_co
 check "Grafana dashboard: imports, every query valid PromQL" check_dashboard
 command -v shellcheck >/dev/null && check "shell scripts: bash -n and shellcheck" check_shell_scripts
 command -v node >/dev/null && check "cluster-e2e.mjs: node --check" node --check "$deploy/cluster-e2e.mjs"
-for py in check-logs-for-secrets.py delete-nats-streams.py; do
+for py in check-logs-for-secrets.py delete-nats-streams.py free-ports.py; do
     check "$py parses" python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read())' "$deploy/$py"
 done
 

@@ -31,17 +31,7 @@ for bin in carinfo accounts-api chat-gateway; do
     [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing (the test suite builds it: cargo build --workspace)"
 done
 
-# Ports the kernel considers free right now; each run picks its own, so two runs (or a
-# developer's cluster on the default ports) do not collide.
-free_ports() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-}
+free_ports() { python3 "$repo/deploy/free-ports.py" "$1"; }
 
 wait_http() { # url timeout-secs pid
     local url="$1" timeout="$2" pid="$3" start=$SECONDS

@@ -344,14 +344,7 @@ async fn the_chat_events_a_real_nats_carries_fit_the_document() {
     let api = AsyncApi::committed();
     let app = spawn_app(Backend::Postgres).await;
     let owner = TestOwner::registered(&app).await;
-    let client = async_nats::connect(app.nats_url.as_deref().unwrap())
-        .await
-        .unwrap();
-    let mut subscription = client
-        .subscribe(format!("{}chat.>", app.prefix))
-        .await
-        .unwrap();
-    client.flush().await.unwrap();
+    let mut subscription = app.subscribe_chat_events().await;
 
     // Act
     let chat = app.start_chat_with(&owner).await;

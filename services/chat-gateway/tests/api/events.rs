@@ -89,14 +89,7 @@ async fn a_core_nats_subscriber_sees_each_chat_event_live_once() {
     // Arrange
     let app = spawn_app(Backend::Postgres).await;
     let owner = TestOwner::registered(&app).await;
-    let client = async_nats::connect(app.nats_url.as_deref().unwrap())
-        .await
-        .unwrap();
-    let mut subscription = client
-        .subscribe(format!("{}chat.>", app.prefix))
-        .await
-        .unwrap();
-    client.flush().await.unwrap();
+    let mut subscription = app.subscribe_chat_events().await;
 
     // Act
     let chat = app.start_chat_with(&owner).await;

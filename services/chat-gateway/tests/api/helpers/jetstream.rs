@@ -95,3 +95,19 @@ pub async fn chat_stream_events(nats_url: &str, prefix: &str) -> Vec<StoredEvent
         }
     }
 }
+
+impl super::TestApp {
+    /// A core NATS subscription to every chat event of this app's prefix, confirmed by the
+    /// server before it is returned, so nothing published afterwards is missed.
+    pub async fn subscribe_chat_events(&self) -> async_nats::Subscriber {
+        let client = async_nats::connect(self.nats_url.as_deref().expect("NATS"))
+            .await
+            .expect("NATS reachable");
+        let subscription = client
+            .subscribe(format!("{}chat.>", self.prefix))
+            .await
+            .expect("subscribed");
+        client.flush().await.expect("subscription confirmed");
+        subscription
+    }
+}
