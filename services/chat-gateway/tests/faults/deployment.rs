@@ -51,6 +51,10 @@ impl Deployment {
             ("DATABASE_URL", self.database_url.expose().to_owned()),
             ("NATS_URL", self.nats_url.clone()),
             ("NATS_SUBJECT_PREFIX", self.prefix.clone()),
+            // Unbounded: JetStream reserves a bounded stream's bytes for as long as it exists,
+            // and the drills' streams stay on the shared server (`StreamLimits::unbounded`).
+            ("NATS_CHAT_STREAM_MAX_BYTES", "-1".to_owned()),
+            ("NATS_ACCOUNTS_STREAM_MAX_BYTES", "-1".to_owned()),
             ("JWT_SECRET", self.secret.expose_secret().to_owned()),
             ("REPLICA_ID", replica_id.to_owned()),
         ]

@@ -149,6 +149,10 @@ impl GatewayProcess {
             .env("DATABASE_URL", db.url().expose())
             .env("NATS_URL", nats_url)
             .env("NATS_SUBJECT_PREFIX", prefix)
+            // Unbounded: JetStream reserves a bounded stream's bytes for as long as it exists,
+            // and this test's streams stay on the shared server (`StreamLimits::unbounded`).
+            .env("NATS_CHAT_STREAM_MAX_BYTES", "-1")
+            .env("NATS_ACCOUNTS_STREAM_MAX_BYTES", "-1")
             .env("JWT_SECRET", secret.expose_secret())
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
