@@ -32,9 +32,13 @@ cluster:
 cluster-stop:
     deploy/cluster.sh stop
 
-# The benchmarks of docs/benchmarks.md.
+# The benchmarks of docs/benchmarks.md, on an isolated cluster (knobs: see the script's header).
 bench:
     services/loadgen/bench.sh
+
+# The same, with perf profiles of gateway A (closed loop) and accounts-api (wrk).
+bench-profile:
+    PROFILE=1 services/loadgen/bench.sh
 
 # The hostile-client figures of docs/benchmarks.md ("Under attack").
 abuse:

@@ -5,6 +5,7 @@
 #   deploy/cluster.sh [start]   build (unless SKIP_BUILD=1), start everything, wait for /readyz
 #   deploy/cluster.sh stop      stop what `start` started (pid files in $RUNTIME_DIR)
 #   deploy/cluster.sh status    show each process and its /readyz
+#   deploy/cluster.sh pids      print NAME=PID for each running process (nginx: its master)
 #
 # Overrides let a test run a second, isolated copy next to the first:
 #   CLUSTER_PORT (8080) ACCOUNTS_PORT (18001) GATEWAY_A_PORT (18002) GATEWAY_B_PORT (18003)
@@ -316,6 +317,15 @@ status() {
     done
 }
 
+pids() {
+    local entry name binary pid
+    for entry in "${PROCESSES[@]}"; do
+        name="${entry%%:*}"
+        binary="${entry#*:}"
+        if pid="$(pid_of "$name" "$binary")"; then printf '%s=%s\n' "$name" "$pid"; fi
+    done
+}
+
 start() {
     mkdir -p "$RUNTIME_DIR/logs"
     # A second `start` replaces the first instead of failing on busy ports.
@@ -377,5 +387,6 @@ case "${1:-start}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+    pids) pids ;;
+    *) echo "usage: $0 [start|stop|status|pids]" >&2; exit 2 ;;
 esac

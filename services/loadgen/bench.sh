@@ -1,100 +1,210 @@
 #!/usr/bin/env bash
-# The benchmarks of docs/benchmarks.md, reproducibly: release builds of accounts-api and one
-# chat-gateway replica on Postgres + NATS (rate limits off), then
-#   1. wrk: GET /user/<uuid>/ and GET /api/profile/ (requests/s, p99)
-#   2. wrk: POST /api/login/ at the default argon2 cost (logins/s)
-#   3. carinfo-loadgen chat: closed loop (capacity) and open loop at 2,000 msg/s (latency)
-#   4. carinfo-loadgen idle: server RSS per idle socket, one room per socket (each visitor
-#      has a room of their own)
-# Results (JSON and wrk output) go to bench-results/<timestamp>/.
+# The benchmarks of docs/benchmarks.md in one command. It starts an isolated copy of the
+# cluster (deploy/cluster.sh: accounts-api, gateway replicas A and B, the nginx ingress in its
+# test topology) on free ports, with databases and a NATS subject prefix of its own, rate
+# limits off and unbounded JetStream streams, and measures:
+#   1. chat, closed loop: CLOSED_ROOMS rooms (a visitor and an owner socket each), every
+#      socket pinned to replica A through the ingress: delivered msgs/s, latency percentiles
+#   2. chat, open loop at OPEN_RATE msgs/s: OPEN_ROOMS rooms, visitors on replica A and owners
+#      on replica B through the ingress: p50/p99/p99.9 and lost messages (must be 0)
+#   3. idle sockets: IDLE_SOCKETS visitor sockets, each in a room it started, straight to
+#      replica A's port (through nginx each socket would cost two of nginx's descriptors):
+#      replica A's RSS before and after, per socket
+#   4. wrk -t2 -c64 --latency GET /user/<uuid>/ on accounts-api; and, cheap extras,
+#      GET /api/profile/ and POST /api/login/
+# Each run also records its CPU split: CPU seconds and average cores used by Postgres (the
+# postmaster and all its processes), nats-server, each gateway replica, accounts-api, nginx
+# (master and workers) and the load generator (carinfo-loadgen, or wrk under it).
+# Results go to bench-results/<timestamp>/: one JSON per run, wrk's text, summary.md, the
+# cluster's logs, the load average before each run. The cluster is stopped, its databases
+# dropped and its streams deleted however the script ends.
 #
-# Knobs: ROOMS (200), DURATION (15), IDLE_SOCKETS (18000: the machine's RLIMIT_NOFILE is
-# 20000 per process), WRK_SECONDS (10), WRK_CONNECTIONS (64), SKIP_BUILD=1.
+# Knobs: CLOSED_ROOMS (50) OPEN_ROOMS (400) OPEN_RATE (2000) DURATION (15, measured seconds
+# of each chat run) WARMUP (3) IDLE_SOCKETS (10000; one process may hold 20,000 descriptors)
+# WRK_SECONDS (10) WRK_CONNECTIONS (64) SKIP_BUILD=1 (use target/release as it is)
+# PROFILE=1: perf record -F 999 -g on replica A during run 1 and on accounts-api during
+# run 4; `perf report` of each lands next to the JSON.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
-
-ROOMS="${ROOMS:-200}"
-DURATION="${DURATION:-15}"
-IDLE_SOCKETS="${IDLE_SOCKETS:-18000}"
-WRK_SECONDS="${WRK_SECONDS:-10}"
-WRK_CONNECTIONS="${WRK_CONNECTIONS:-64}"
-ACCOUNTS_PORT=19001
-GATEWAY_PORT=19002
-out="$repo/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
-mkdir -p "$out"
 export PATH="$PATH:/usr/sbin:/sbin"
 
+CLOSED_ROOMS="${CLOSED_ROOMS:-50}"
+OPEN_ROOMS="${OPEN_ROOMS:-400}"
+OPEN_RATE="${OPEN_RATE:-2000}"
+DURATION="${DURATION:-15}"
+WARMUP="${WARMUP:-3}"
+IDLE_SOCKETS="${IDLE_SOCKETS:-10000}"
+WRK_SECONDS="${WRK_SECONDS:-10}"
+WRK_CONNECTIONS="${WRK_CONNECTIONS:-64}"
+PROFILE="${PROFILE:-0}"
+bin="${CARGO_TARGET_DIR:-$repo/target}/release"
+out="$repo/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+
+log() { printf '\n[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
+
 deploy/ensure-backends.sh >/dev/null
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  cargo build --release -p accounts-api -p chat-gateway -p loadgen
+command -v wrk >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq wrk; }
+if [[ "$PROFILE" == 1 ]]; then
+    command -v perf >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq linux-perf; }
+    # Containers often refuse perf_event_open (seccomp, perf_event_paranoid for non-root).
+    perf record -F 999 -g -o /dev/null -- true >/dev/null 2>&1 \
+        || die "PROFILE=1: perf cannot record here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)); see docs/benchmarks.md"
 fi
-bin="$repo/target/release"
-
-prefix="bench$(date +%s)."
-for db in bench_accounts bench_chat; do
-  psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database if exists $db with (force)" -c "create database $db" >/dev/null
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "building release binaries"
+    nice -n 10 cargo build --release -p accounts-api -p chat-gateway -p loadgen
+fi
+for b in accounts-api chat-gateway carinfo-loadgen; do
+    [[ -x "$bin/$b" ]] || die "$bin/$b is missing (cargo build --release -p accounts-api -p chat-gateway -p loadgen)"
 done
-secret="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-# Rate limits off, and the per-address connection cap lifted: every load comes from a few
-# loopback addresses. The memory bounds (sockets per room, hashing threads) stay as shipped.
-common=(env JWT_SECRET="$secret" NATS_URL=nats://127.0.0.1:4222 NATS_SUBJECT_PREFIX="$prefix" RATE_LIMITS=off
-  MAX_CONNECTIONS_PER_ADDRESS=20000 NATS_CHAT_STREAM_MAX_BYTES=268435456 NATS_ACCOUNTS_STREAM_MAX_BYTES=67108864
-  RUST_LOG=warn)
 
-pids=()
+# An isolated cluster: its own ports, databases, subject prefix (hence streams) and runtime dir.
+run_id="bench_$(date +%s)_$$"
+read -r CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT < <(python3 deploy/free-ports.py 4)
+export CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT
+export ACCOUNTS_DB="${run_id}_accounts" CHAT_DB="${run_id}_chat" NATS_SUBJECT_PREFIX="$run_id."
+export RUNTIME_DIR="$repo/target/$run_id-cluster" BIN_DIR="$bin" SKIP_BUILD=1 TEST_TOPOLOGY=on
+# Every load comes from a few loopback addresses, so rate limits are off and the per-address
+# cap is lifted (behind the ingress it is nginx's, 256 per address: the sockets are spread
+# over enough source addresses). Streams are unbounded: JetStream reserves a bounded stream's
+# max_bytes for as long as it exists. The room cap is raised so a long closed loop cannot
+# fill a room. The other bounds stay as shipped.
+export RATE_LIMITS=off MAX_CONNECTIONS_PER_ADDRESS=20000 ROOM_MAX_MESSAGES=1000000
+export NATS_CHAT_STREAM_MAX_BYTES=-1 NATS_ACCOUNTS_STREAM_MAX_BYTES=-1 RUST_LOG=warn
+
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+    local rc=$?
+    set +e
+    [[ -n "${perf_pid:-}" ]] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid" 2>/dev/null
+    deploy/cluster.sh stop
+    mkdir -p "$out/logs" && cp "$RUNTIME_DIR"/logs/*.log "$out/logs/" 2>/dev/null
+    local db
+    for db in "$ACCOUNTS_DB" "$CHAT_DB"; do
+        psql -X -q -U postgres -h 127.0.0.1 -d postgres -c "drop database if exists $db with (force)" \
+            || echo "[bench] could not drop database $db" >&2
+    done
+    local streams
+    streams="$(tr '[:lower:]' '[:upper:]' <<<"$NATS_SUBJECT_PREFIX" | tr -c 'A-Z0-9\n' '_')"
+    deploy/delete-nats-streams.py "${streams}ACCOUNTS" "${streams}CHAT" || echo "[bench] could not delete the run's NATS streams" >&2
+    rm -rf "$RUNTIME_DIR"
+    exit "$rc"
 }
 trap cleanup EXIT
+log "starting the cluster (ingress :$CLUSTER_PORT, accounts :$ACCOUNTS_PORT, gateways :$GATEWAY_A_PORT :$GATEWAY_B_PORT)"
+deploy/cluster.sh start >"$out/cluster-start.txt"
 
-"${common[@]}" LISTEN_ADDR=127.0.0.1:$ACCOUNTS_PORT DATABASE_URL=postgres://postgres@127.0.0.1/bench_accounts \
-  "$bin/accounts-api" >"$out/accounts-api.log" 2>&1 &
-pids+=($!)
-"${common[@]}" LISTEN_ADDR=127.0.0.1:$GATEWAY_PORT DATABASE_URL=postgres://postgres@127.0.0.1/bench_chat REPLICA_ID=bench \
-  DATABASE_MAX_CONNECTIONS=16 "$bin/chat-gateway" >"$out/chat-gateway.log" 2>&1 &
-gateway_pid=$!
-pids+=($gateway_pid)
-for port in $ACCOUNTS_PORT $GATEWAY_PORT; do
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+# The processes the CPU is split over.
+declare -A pid
+while IFS='=' read -r name value; do pid[$name]="$value"; done < <(deploy/cluster.sh pids)
+pg_data="$(psql -X -tA -U postgres -h 127.0.0.1 -d postgres -c 'show data_directory')"
+pid[postgres]="$(head -n 1 "$pg_data/postmaster.pid" 2>/dev/null || pgrep -o -x postgres)"
+pid[nats-server]="$(ss -ltnpH 'sport = :4222' 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true)"
+[[ -n "${pid[nats-server]}" ]] || pid[nats-server]="$(pgrep -o -x nats-server)"
+watch=()
+for name in postgres nats-server gateway-a gateway-b accounts-api nginx; do
+    [[ -n "${pid[$name]:-}" ]] || die "no pid for $name"
+    watch+=(--watch "$name=${pid[$name]}")
 done
+printf '%s\n' "${watch[@]}" | paste -d' ' - - >"$out/watched-pids.txt"
 
-# One owner; the chat benchmark opens many rooms with it.
-owner=$(DATABASE_URL=postgres://postgres@127.0.0.1/bench_accounts RUST_LOG=off "$bin/accounts-api" stickers issue --count 1)
+ingress="http://127.0.0.1:$CLUSTER_PORT"
+accounts="http://127.0.0.1:$ACCOUNTS_PORT"
+lg="$bin/carinfo-loadgen"
+
+# One owner; the chat runs open their rooms with it through the ingress.
+owner=$(DATABASE_URL="postgres://postgres@127.0.0.1/$ACCOUNTS_DB" RUST_LOG=off "$bin/accounts-api" stickers issue --count 1)
 phone="+99890$(shuf -i 1000000-9999999 -n 1)"
-curl -fs -X POST "http://127.0.0.1:$ACCOUNTS_PORT/api/user/register/" -H 'Content-Type: application/json' \
-  -d "{\"user_id\":\"$owner\",\"phone_number\":\"$phone\",\"password\":\"secret123\",\"car_model\":\"Cobalt\"}" >/dev/null
-access=$(curl -fs -X POST "http://127.0.0.1:$ACCOUNTS_PORT/api/login/" -H 'Content-Type: application/json' \
-  -d "{\"phone_number\":\"$phone\",\"password\":\"secret123\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access"])')
-for _ in $(seq 1 100); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GATEWAY_PORT/api/chat/start/" -H 'Content-Type: application/json' -d "{\"user_id\":\"$owner\"}")
-  [ "$code" = 201 ] && break
-  sleep 0.2
+password="bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+curl -fs -X POST "$ingress/api/user/register/" -H 'Content-Type: application/json' \
+    -d "{\"user_id\":\"$owner\",\"phone_number\":\"$phone\",\"password\":\"$password\",\"car_model\":\"Cobalt\"}" >/dev/null
+access=$(curl -fs -X POST "$ingress/api/login/" -H 'Content-Type: application/json' \
+    -d "{\"phone_number\":\"$phone\",\"password\":\"$password\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"]["access"])')
+# The gateways learn the owner from accounts-api's event; until then chat start answers 404.
+for replica in a b; do
+    for _ in $(seq 1 100); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$ingress/api/chat/start/" -H "X-CarInfo-Replica: $replica" \
+            -H 'Content-Type: application/json' -d "{\"user_id\":\"$owner\"}")
+        [[ "$code" == 201 ]] && break
+        sleep 0.2
+    done
+    [[ "$code" == 201 ]] || die "chat start on replica $replica answered $code"
 done
 
-echo "== wrk GET /user/<uuid>/" | tee "$out/http.txt"
-wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$ACCOUNTS_PORT/user/$owner/" | tee -a "$out/http.txt"
-echo "== wrk GET /api/profile/" | tee -a "$out/http.txt"
-wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $access" \
-  "http://127.0.0.1:$ACCOUNTS_PORT/api/profile/" | tee -a "$out/http.txt"
+perf_pid=""
+profile_start() { # name pid
+    [[ "$PROFILE" == 1 ]] || return 0
+    perf record -F 999 -g -p "$2" -o "$out/perf-$1.data" >"$out/perf-$1.log" 2>&1 &
+    perf_pid=$!
+    sleep 0.5
+}
+profile_stop() { # name
+    [[ -n "$perf_pid" ]] || return 0
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    perf_pid=""
+    # `|| true`: head closing the pipe early is not a failure (pipefail).
+    {
+        echo "# perf report --stdio --no-children (flat, self time) of $1"
+        perf report -i "$out/perf-$1.data" --stdio --no-children -g none --percent-limit 0.3 2>/dev/null | head -n 80 || true
+        echo
+        echo "# perf report --stdio --no-children (call graphs)"
+        perf report -i "$out/perf-$1.data" --stdio --no-children 2>/dev/null | head -n 80 || true
+    } >"$out/profile-$1.txt"
+}
+
+# What else the machine was doing: the load average before each run.
+note_load() { echo "$1: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/loadavg.txt"; }
+
+wrk_run() { # name wrk-arguments...
+    local name="$1"
+    shift
+    log "wrk $name"
+    note_load "$name"
+    "$lg" measure "${watch[@]}" -- wrk "$@" >"$out/$name.json"
+}
+
+# nginx allows 256 connections per client address: spread the sockets over enough of them.
+sources_for() { echo $(( ($1 + 127) / 128 > 4 ? ($1 + 127) / 128 : 4 )); }
+chat_args=(--base "$ingress" --accounts "$ingress" --owner-id "$owner" --phone "$phone" --password "$password"
+    --duration-secs "$DURATION" --warmup-secs "$WARMUP" "${watch[@]}")
+
+# 1. Closed loop, one replica: every socket and chat start pinned to A.
+log "chat closed loop, $CLOSED_ROOMS rooms, replica A"
+note_load chat-closed
+profile_start chat-closed "${pid[gateway-a]}"
+"$lg" chat "${chat_args[@]}" --rooms "$CLOSED_ROOMS" --mode closed --sources "$(sources_for $((2 * CLOSED_ROOMS)))" \
+    --start-replica a --visitor-replica a --owner-replica a --server-pid "${pid[gateway-a]}" >"$out/chat-closed.json"
+profile_stop chat-closed
+
+# 2. Open loop across replicas: visitors on A, owners on B.
+log "chat open loop, $OPEN_RATE msgs/s, $OPEN_ROOMS rooms, visitors on A, owners on B"
+note_load chat-open
+"$lg" chat "${chat_args[@]}" --rooms "$OPEN_ROOMS" --mode open --rate "$OPEN_RATE" --sources "$(sources_for $((2 * OPEN_ROOMS)))" \
+    --start-replica a --visitor-replica a --owner-replica b --server-pid "${pid[gateway-a]}" >"$out/chat-open.json"
+
+# 3. Idle sockets on replica A's own port, one room per socket.
+log "idle sockets: $IDLE_SOCKETS on replica A"
+note_load idle
+"$lg" idle --base "http://127.0.0.1:$GATEWAY_A_PORT" --owner-id "$owner" --sockets "$IDLE_SOCKETS" \
+    --sources 8 --server-pid "${pid[gateway-a]}" "${watch[@]}" >"$out/idle.json"
+
+# 4. GET /user/<uuid>/ on accounts-api, then the extras.
+profile_start http-user "${pid[accounts-api]}"
+wrk_run http-user -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$accounts/user/$owner/"
+profile_stop http-user
+wrk_run http-profile -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency -H "Authorization: Bearer $access" "$accounts/api/profile/"
 cat >"$out/login.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"phone_number":"$phone","password":"secret123"}'
+wrk.body = '{"phone_number":"$phone","password":"$password"}'
 LUA
-echo "== wrk POST /api/login/ (argon2id m=19456 KiB, t=2, p=1)" | tee -a "$out/http.txt"
-wrk -t2 -c8 -d"${WRK_SECONDS}s" --latency -s "$out/login.lua" "http://127.0.0.1:$ACCOUNTS_PORT/api/login/" | tee -a "$out/http.txt"
+wrk_run http-login -t2 -c8 -d"${WRK_SECONDS}s" --latency -s "$out/login.lua" "$accounts/api/login/"
 
-lg=("$bin/carinfo-loadgen")
-chat_args=(--base "http://127.0.0.1:$GATEWAY_PORT" --accounts "http://127.0.0.1:$ACCOUNTS_PORT" --owner-id "$owner"
-  --phone "$phone" --password secret123 --server-pid "$gateway_pid" --duration-secs "$DURATION")
-echo "== chat closed loop, $ROOMS rooms"
-"${lg[@]}" chat "${chat_args[@]}" --rooms "$ROOMS" --mode closed | tee "$out/chat-closed.json"
-echo "== chat open loop, 2000 msg/s, $ROOMS rooms"
-"${lg[@]}" chat "${chat_args[@]}" --rooms "$ROOMS" --mode open --rate 2000 | tee "$out/chat-open-2000.json"
-echo "== idle sockets: $IDLE_SOCKETS"
-"${lg[@]}" idle --base "http://127.0.0.1:$GATEWAY_PORT" --owner-id "$owner" --sockets "$IDLE_SOCKETS" \
-  --rooms "$IDLE_SOCKETS" --sources 8 --server-pid "$gateway_pid" | tee "$out/idle.json"
-echo "results in $out"
+python3 services/loadgen/summary.py "$out" >"$out/summary.md"
+cat "$out/summary.md"
+log "results in $out"
+lost="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$out/chat-open.json")"
+[[ "$lost" == 0 ]] || die "the open loop lost $lost messages"

@@ -1,7 +1,9 @@
 //! Chat load: N rooms, each with a visitor socket that sends and an owner socket that
 //! receives. Closed loop (each room waits for its message to reach the owner before sending
 //! the next) measures capacity; open loop (a fixed total rate) measures latency under load.
-//! Latency is send → owner's receipt, on one clock (this process).
+//! Latency is send → owner's receipt, on one clock (this process). Behind the test
+//! topology's ingress, visitors' and owners' sockets can be pinned to given gateway replicas,
+//! so a message crosses replicas (and NATS) on its way.
 
 use std::{
     sync::{
@@ -16,7 +18,10 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::{proc_stats, setup};
+use crate::{
+    proc_stats::{self, CpuWatch, Watched},
+    setup,
+};
 
 /// `chat` arguments.
 #[derive(clap::Args)]
@@ -57,6 +62,18 @@ pub struct ChatArgs {
     /// Server process to read CPU and memory of.
     #[arg(long)]
     server_pid: Option<String>,
+    /// Gateway replica (`a`, `b`) the visitors' sockets ask the ingress for (`?replica=`).
+    #[arg(long)]
+    visitor_replica: Option<String>,
+    /// Gateway replica the owners' sockets ask the ingress for.
+    #[arg(long)]
+    owner_replica: Option<String>,
+    /// Gateway replica the chat-start requests ask the ingress for (`X-CarInfo-Replica`).
+    #[arg(long)]
+    start_replica: Option<String>,
+    /// A process tree to split the measured window's CPU over (repeatable).
+    #[arg(long = "watch", value_name = "NAME=PID")]
+    watch: Vec<Watched>,
 }
 
 struct Window {
@@ -95,9 +112,24 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
     let accounts = args.accounts.clone().unwrap_or_else(|| args.base.clone());
     let access = setup::login(&http, &accounts, &args.phone, &args.password).await?;
-    let rooms = setup::open_rooms(&http, &args.base, &args.owner_id, args.rooms).await?;
+    let rooms = setup::open_rooms(
+        &http,
+        &args.base,
+        &args.owner_id,
+        args.rooms,
+        args.start_replica.as_deref(),
+    )
+    .await?;
     let server = setup::server_addr(&args.base)?;
     let ws_base = args.base.replacen("http", "ws", 1);
+    let pin = |replica: &Option<String>| {
+        replica
+            .as_deref()
+            .map(|r| format!("&replica={r}"))
+            .unwrap_or_default()
+    };
+    let (visitor_pin, owner_pin) = (pin(&args.visitor_replica), pin(&args.owner_replica));
+    let watch = CpuWatch::new(args.watch.clone());
 
     let clock = Instant::now();
     let window = Arc::new(Window {
@@ -112,7 +144,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
             server,
             setup::source_address(2 * i, args.sources),
             &format!(
-                "{ws_base}/ws/chat/{}/?visitor={}",
+                "{ws_base}/ws/chat/{}/?visitor={}{visitor_pin}",
                 room.id, room.visitor_token
             ),
         )
@@ -120,7 +152,7 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
         let owner = setup::connect(
             server,
             setup::source_address(2 * i + 1, args.sources),
-            &format!("{ws_base}/ws/chat/{}/?token={access}", room.id),
+            &format!("{ws_base}/ws/chat/{}/?token={access}{owner_pin}", room.id),
         )
         .await?;
         senders.push((visitor, owner));
@@ -209,12 +241,14 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
     .await;
     let server_cpu_start = pid.as_deref().and_then(proc_stats::cpu_seconds);
     let self_cpu_start = proc_stats::cpu_seconds("self");
+    let cpu_start = watch.snapshot();
     let measured_start = Instant::now();
     tokio::time::sleep(Duration::from_micros(
         window.to_us.saturating_sub(window.now_us()),
     ))
     .await;
     let elapsed = measured_start.elapsed().as_secs_f64();
+    let cpu = watch.report(&cpu_start, &watch.snapshot());
     let server_cpu = pid
         .as_deref()
         .and_then(proc_stats::cpu_seconds)
@@ -259,5 +293,8 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
         "server_cpu_seconds_per_1000_messages": server_cpu.map(|c| c * 1000.0 / delivered.max(1) as f64),
         "server_rss_kib": server_rss,
         "loadgen_cores_busy": self_cpu.map(|c| c / elapsed),
+        "visitor_replica": args.visitor_replica,
+        "owner_replica": args.owner_replica,
+        "cpu": cpu,
     }))
 }

@@ -1,12 +1,17 @@
 //! Idle sockets: connect many sockets that stay silent, and measure how much resident memory
-//! the server gains per socket.
+//! the server gains per socket. By default every socket is a visitor who started a room of
+//! their own, the product's shape (a room takes at most `WS_SOCKETS_PER_ROOM` sockets, and a
+//! visitor token `WS_SOCKETS_PER_TOKEN`).
 
 use std::time::Duration;
 
 use futures::{stream, StreamExt};
 use serde_json::{json, Value};
 
-use crate::{proc_stats, setup};
+use crate::{
+    proc_stats::{self, CpuWatch, Watched},
+    setup,
+};
 
 /// `idle` arguments.
 #[derive(clap::Args)]
@@ -20,9 +25,10 @@ pub struct IdleArgs {
     /// Sockets to open.
     #[arg(long, default_value_t = 10_000)]
     sockets: usize,
-    /// Rooms to spread them over (visitor sockets share their room's token).
-    #[arg(long, default_value_t = 500)]
-    rooms: usize,
+    /// Rooms to spread them over, round robin (sockets of one room share its visitor token);
+    /// one room per socket when not given.
+    #[arg(long)]
+    rooms: Option<usize>,
     /// Loopback source addresses.
     #[arg(long, default_value_t = 8)]
     sources: usize,
@@ -35,16 +41,22 @@ pub struct IdleArgs {
     /// Server process to read memory of.
     #[arg(long)]
     server_pid: String,
+    /// A process tree to split the CPU of connecting and holding over (repeatable).
+    #[arg(long = "watch", value_name = "NAME=PID")]
+    watch: Vec<Watched>,
 }
 
 /// Runs the idle-socket benchmark.
 pub async fn run(args: IdleArgs) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
-    let rooms = setup::open_rooms(&http, &args.base, &args.owner_id, args.rooms).await?;
+    let room_count = args.rooms.unwrap_or(args.sockets).max(1);
+    let rooms = setup::open_rooms(&http, &args.base, &args.owner_id, room_count, None).await?;
     let server = setup::server_addr(&args.base)?;
     let ws_base = args.base.replacen("http", "ws", 1);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_before = proc_stats::rss_kib(&args.server_pid).unwrap_or_default();
+    let watch = CpuWatch::new(args.watch.clone());
+    let cpu_start = watch.snapshot();
     let started = std::time::Instant::now();
     let results: Vec<anyhow::Result<setup::Socket>> = stream::iter(0..args.sockets)
         .map(|i| {
@@ -69,6 +81,9 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<Value> {
         .collect();
     tokio::time::sleep(Duration::from_secs(args.hold_secs)).await;
     let rss_after = proc_stats::rss_kib(&args.server_pid).unwrap_or_default();
+    let cpu = watch.report(&cpu_start, &watch.snapshot());
+    // A reader ends when the server closed its socket during the hold.
+    let open_after_hold = readers.iter().filter(|r| !r.is_finished()).count();
     for reader in readers {
         reader.abort();
     }
@@ -76,12 +91,15 @@ pub async fn run(args: IdleArgs) -> anyhow::Result<Value> {
     Ok(json!({
         "benchmark": "idle",
         "requested": args.sockets,
+        "rooms": room_count,
         "open": open,
+        "open_after_hold": open_after_hold,
         "failed": failed,
         "first_error": first_error,
         "connect_seconds": connect_seconds,
         "server_rss_before_kib": rss_before,
         "server_rss_after_kib": rss_after,
         "server_rss_per_socket_kib": per_socket_kib,
+        "cpu": cpu,
     }))
 }

@@ -43,18 +43,24 @@ pub async fn login(
         .context("no access token")
 }
 
-/// Opens `count` rooms with the owner, 32 requests at a time.
+/// Opens `count` rooms with the owner, 32 requests at a time. `replica` pins the requests to
+/// one gateway replica behind the test topology's ingress (`X-CarInfo-Replica`).
 pub async fn open_rooms(
     http: &reqwest::Client,
     base: &str,
     owner_id: &str,
     count: usize,
+    replica: Option<&str>,
 ) -> anyhow::Result<Vec<Room>> {
     stream::iter(0..count)
         .map(|i| async move {
-            let body: Value = http
+            let mut request = http
                 .post(format!("{base}/api/chat/start/"))
-                .json(&json!({"user_id": owner_id, "visitor_name": format!("load {i}")}))
+                .json(&json!({"user_id": owner_id, "visitor_name": format!("load {i}")}));
+            if let Some(replica) = replica {
+                request = request.header("X-CarInfo-Replica", replica);
+            }
+            let body: Value = request
                 .send()
                 .await?
                 .error_for_status()

@@ -44,7 +44,7 @@ impl Received {
 pub async fn run(args: &AbuseArgs) -> anyhow::Result<Value> {
     let owner_id = required(args.owner_id.as_ref(), "--owner-id")?;
     let http = reqwest::Client::new();
-    let room = setup::open_rooms(&http, &args.base, owner_id, 1)
+    let room = setup::open_rooms(&http, &args.base, owner_id, 1, None)
         .await?
         .pop()
         .context("no room")?;

@@ -21,7 +21,7 @@ const HOLD: Duration = Duration::from_secs(1);
 pub async fn run(args: &AbuseArgs) -> anyhow::Result<Value> {
     let owner_id = required(args.owner_id.as_ref(), "--owner-id")?;
     let http = reqwest::Client::new();
-    let room = setup::open_rooms(&http, &args.base, owner_id, 1)
+    let room = setup::open_rooms(&http, &args.base, owner_id, 1, None)
         .await?
         .pop()
         .context("no room")?;
