@@ -69,9 +69,9 @@ pub fn record_publish(count: usize, elapsed: Duration, ok: bool) {
     }
 }
 
-/// Events waiting in one service's outbox.
-pub fn set_outbox_backlog(service: &'static str, pending: i64) {
-    metrics::gauge!("outbox_backlog", "service" => service).set(pending as f64);
+/// Events waiting in one of a service's outboxes (`outbox`: the table the relay reads).
+pub fn set_outbox_backlog(service: &'static str, outbox: &'static str, pending: i64) {
+    metrics::gauge!("outbox_backlog", "service" => service, "outbox" => outbox).set(pending as f64);
 }
 
 /// Open and idle connections of one service's pool.

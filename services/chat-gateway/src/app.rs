@@ -1,6 +1,6 @@
-//! chat-gateway as a [`shared::service::Service`]: storage, writers, the hub and the limits
-//! wired into the router, with the outbox relay, the owner projection and the ordered
-//! shutdown in the background.
+//! chat-gateway as a [`shared::service::Service`]: storage, writers, the hub, fan-out and the
+//! limits wired into the router, with the relays (outbox, message log), the owner projection
+//! and the ordered shutdown in the background.
 
 use std::sync::Arc;
 
@@ -9,13 +9,17 @@ use axum::Router;
 use shared::{
     config::Backend,
     db::Database,
-    events::{outbox::Relay, EventBus},
+    events::{
+        outbox::{BusSink, Relay},
+        EventBus,
+    },
     service::{self, ServiceConfig},
 };
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::Config,
+    fanout::Fanout,
     limits::RateLimiters,
     shutdown::Shutdown,
     state::AppState,
@@ -39,8 +43,20 @@ impl ChatService {
         self.state.db.relay(
             Config::NAME,
             self.bus.clone(),
-            self.state.hub.replica_id().to_owned(),
+            self.state.fanout.origin().to_owned(),
         )
+    }
+
+    /// The relay that publishes the messages' events from the messages table.
+    pub fn message_relay(&self) -> Relay {
+        let origin = self.state.fanout.origin().to_owned();
+        let log = self.state.store.message_log(origin.clone());
+        let written = log.written();
+        let sink = BusSink {
+            bus: self.bus.clone(),
+            origin,
+        };
+        Relay::new(Config::NAME, Arc::new(log), Arc::new(sink), written).reading("messages")
     }
 }
 
@@ -57,11 +73,14 @@ impl service::Service for ChatService {
             Backend::Postgres => config.message_writers.max(1),
             Backend::Sqlite => 1,
         };
+        let hub = Arc::new(Hub::default());
+        let fanout = Fanout::new(hub.clone(), bus.clone(), store.clone(), common.origin());
         let state = AppState {
             limits: Arc::new(RateLimiters::new(&config)),
             socket_slots: SocketSlots::new(config.ws_sockets_per_token, config.ws_sockets_per_room),
-            writer: MessageWriter::spawn(store.clone(), shards),
-            hub: Hub::new(bus.clone(), store.clone(), common.origin()),
+            writer: MessageWriter::spawn(store.clone(), fanout.clone(), shards),
+            hub,
+            fanout,
             config: Arc::new(config),
             db,
             store,
@@ -91,6 +110,7 @@ impl service::Service for ChatService {
         let shutdown = state.shutdown.clone();
         let sessions_stop = shutdown.stop().clone();
         let relay = self.relay();
+        let message_relay = self.message_relay();
         let deliveries = crate::consumers::account_events::subscribe(
             self.bus.as_ref(),
             state.store.as_ref(),
@@ -115,7 +135,8 @@ impl service::Service for ChatService {
             tokio::join!(
                 forward_stop,
                 shutdown.run(&state.writer),
-                relay.run_until_stopped(relay_stop),
+                relay.run_until_stopped(relay_stop.clone()),
+                message_relay.run_until_stopped(relay_stop),
                 projection,
                 state
                     .db

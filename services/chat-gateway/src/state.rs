@@ -7,6 +7,7 @@ use shared::{auth::TokenVerifier, db::Database};
 
 use crate::{
     config::Config,
+    fanout::Fanout,
     limits::RateLimiters,
     shutdown::Shutdown,
     store::ChatStore,
@@ -27,6 +28,8 @@ pub struct AppState {
     pub verifier: TokenVerifier,
     /// This replica's sockets.
     pub hub: Arc<Hub>,
+    /// Delivery of committed messages, here and to the other replicas.
+    pub fanout: Arc<Fanout>,
     /// Group-commit writer.
     pub writer: MessageWriter,
     /// Chat-start and message rate limits.

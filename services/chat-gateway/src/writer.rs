@@ -1,6 +1,7 @@
-//! Group commit: messages arriving together are written in one transaction, then each sender
-//! is told. "Committed before anyone sees it" holds for every message, and the database does
-//! one commit per batch instead of one per message.
+//! Group commit: messages arriving together are written in one transaction, then fanned out
+//! (local sockets, other replicas) and each sender is told. "Committed before anyone sees it"
+//! holds for every message, and the database does one commit per batch instead of one per
+//! message.
 //!
 //! Messages are sharded by room over a few writers, so one room's messages keep their order
 //! and several batches can be in flight on Postgres.
@@ -15,16 +16,22 @@ use std::{
     time::Duration,
 };
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::store::{ChatStore, PendingMessage, StoreError};
+use crate::{
+    fanout::Fanout,
+    store::{ChatStore, PendingMessage, StoreError},
+};
 
 /// Most messages in one transaction.
 const MAX_BATCH: usize = 512;
 
 struct Job {
     pending: PendingMessage,
+    /// The broadcast frame, serialised once for every socket and replica.
+    frame: Utf8Bytes,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -37,14 +44,19 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts `shards` writer tasks over `store`.
-    pub fn spawn(store: Arc<dyn ChatStore>, shards: usize) -> Self {
+    /// Starts `shards` writer tasks over `store`, fanning out through `fanout`.
+    pub fn spawn(store: Arc<dyn ChatStore>, fanout: Arc<Fanout>, shards: usize) -> Self {
         let closing = CancellationToken::new();
         let tasks = TaskTracker::new();
         let senders = (0..shards.max(1))
             .map(|_| {
                 let (sender, receiver) = mpsc::channel(MAX_BATCH * 4);
-                tasks.spawn(run_writer(store.clone(), receiver, closing.clone()));
+                tasks.spawn(run_writer(
+                    store.clone(),
+                    fanout.clone(),
+                    receiver,
+                    closing.clone(),
+                ));
                 sender
             })
             .collect();
@@ -66,15 +78,24 @@ impl MessageWriter {
             .is_ok()
     }
 
-    /// Commits one message; returns once it is durable.
-    pub async fn commit(&self, pending: PendingMessage) -> Result<(), StoreError> {
+    /// Commits one message, then delivers `frame` (its broadcast frame) to the room; returns
+    /// once it is durable and queued for the room's sockets.
+    pub async fn commit(
+        &self,
+        pending: PendingMessage,
+        frame: Utf8Bytes,
+    ) -> Result<(), StoreError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         pending.message.room_id.0.hash(&mut hasher);
         let shard = (hasher.finish() % self.shards.len() as u64) as usize;
         let (done, result) = oneshot::channel();
         let closed = || StoreError::Other(sqlx::Error::WorkerCrashed);
         self.shards[shard]
-            .send(Job { pending, done })
+            .send(Job {
+                pending,
+                frame,
+                done,
+            })
             .await
             .map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
@@ -83,10 +104,14 @@ impl MessageWriter {
 
 async fn run_writer(
     store: Arc<dyn ChatStore>,
+    fanout: Arc<Fanout>,
     mut receiver: mpsc::Receiver<Job>,
     closing: CancellationToken,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut frames = Vec::with_capacity(MAX_BATCH);
+    let mut senders = Vec::with_capacity(MAX_BATCH);
     let mut closed = false;
     loop {
         let received = tokio::select! {
@@ -102,29 +127,36 @@ async fn run_writer(
         if received == 0 {
             break;
         }
-        let batch: Vec<PendingMessage> = jobs.iter().map(|j| j.pending.clone()).collect();
+        for job in jobs.drain(..) {
+            batch.push(job.pending);
+            frames.push(job.frame);
+            senders.push(job.done);
+        }
         let started = std::time::Instant::now();
         let outcome = store.insert_messages(&batch).await;
         metrics::histogram!("chat_commit_duration_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("chat_commit_batch_size").record(batch.len() as f64);
         match outcome {
             Ok(()) => {
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Ok(()));
+                fanout.committed(&batch, &frames).await;
+                for done in senders.drain(..) {
+                    let _ = done.send(Ok(()));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, messages = batch.len(), "message batch not committed");
                 let unavailable = matches!(e, StoreError::Unavailable(_));
-                for job in jobs.drain(..) {
+                for done in senders.drain(..) {
                     let err = if unavailable {
                         StoreError::Unavailable(sqlx::Error::PoolTimedOut)
                     } else {
                         StoreError::Other(sqlx::Error::Protocol("batch failed".into()))
                     };
-                    let _ = job.done.send(Err(err));
+                    let _ = done.send(Err(err));
                 }
             }
         }
+        batch.clear();
+        frames.clear();
     }
 }

@@ -78,6 +78,12 @@ pub trait EventBus: Send + Sync + 'static {
     /// Publishes events, in order, and waits until the broker has stored every one.
     async fn publish_batch(&self, events: &[Envelope]) -> Result<(), BusError>;
 
+    /// Hands events to whoever subscribes to their subjects right now (core NATS), returning
+    /// once the broker has them: nothing is stored or acknowledged by a consumer, and a
+    /// subscriber that is not connected misses them. For copies whose durable original goes
+    /// through [`Self::publish_batch`].
+    async fn publish_live(&self, events: &[Envelope]) -> Result<(), BusError>;
+
     /// Live events on subjects matching `filter` (NATS wildcards), from now on.
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError>;
 

@@ -190,18 +190,19 @@ impl MessagePosted {
     /// The outbox row for this event; the event id is the message id, so a re-publish of the
     /// same message is dropped by JetStream.
     pub fn to_outbox(&self) -> OutboxEvent {
-        let mut event = to_outbox(self.subject(), "chat.message.posted", self.created_at, self);
-        event.id = self.id;
-        if let Ok(payload) = serde_json::to_vec(&EventDocument {
-            event_id: self.id,
-            event_type: "chat.message.posted".to_owned(),
-            schema_version: SCHEMA_VERSION,
-            occurred_at: self.created_at,
-            data: self,
-        }) {
-            event.payload = Bytes::from(payload);
-        }
-        event
+        document(
+            self.id,
+            self.subject(),
+            "chat.message.posted",
+            self.created_at,
+            self,
+        )
+    }
+
+    /// The subject on which the gateway replicas hand each other a room's committed messages
+    /// as they commit (core NATS, outside every stream): `live.chat.rooms.<room_id>.messages`.
+    pub fn live_subject_for(room_id: Uuid) -> String {
+        format!("live.chat.rooms.{room_id}.messages")
     }
 }
 
@@ -216,7 +217,17 @@ fn to_outbox<T: Serialize>(
     occurred_at: DateTime<Utc>,
     data: &T,
 ) -> OutboxEvent {
-    let event_id = Uuid::now_v7();
+    document(Uuid::now_v7(), subject, event_type, occurred_at, data)
+}
+
+/// The outbox row of one event document, serialised once.
+fn document<T: Serialize>(
+    event_id: Uuid,
+    subject: String,
+    event_type: &str,
+    occurred_at: DateTime<Utc>,
+    data: &T,
+) -> OutboxEvent {
     let document = EventDocument {
         event_id,
         event_type: event_type.to_owned(),

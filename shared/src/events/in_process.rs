@@ -57,6 +57,10 @@ impl EventBus for InProcessBus {
         Ok(())
     }
 
+    async fn publish_live(&self, events: &[Envelope]) -> Result<(), BusError> {
+        self.publish_batch(events).await
+    }
+
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {
         Ok(self.matching(filter))
     }

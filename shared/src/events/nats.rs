@@ -259,6 +259,16 @@ impl NatsBus {
     }
 }
 
+/// `Nats-Msg-Id` (the event id) and the envelope's own headers.
+fn headers_of(event: &Envelope) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert("Nats-Msg-Id", event.id.to_string().as_str());
+    for (name, value) in &event.headers {
+        headers.insert(name.as_str(), value.as_str());
+    }
+    headers
+}
+
 struct JetStreamAck(jetstream::Message);
 
 #[async_trait]
@@ -278,16 +288,11 @@ impl EventBus for NatsBus {
         }
         let mut acks = Vec::with_capacity(events.len());
         for event in events {
-            let mut headers = HeaderMap::new();
-            headers.insert("Nats-Msg-Id", event.id.to_string().as_str());
-            for (name, value) in &event.headers {
-                headers.insert(name.as_str(), value.as_str());
-            }
             let ack = self
                 .jetstream
                 .publish_with_headers(
                     format!("{}{}", self.subject_prefix, event.subject),
-                    headers,
+                    headers_of(event),
                     event.payload.clone(),
                 )
                 .await
@@ -317,6 +322,22 @@ impl EventBus for NatsBus {
         } else {
             Err(BusError::Refused(refused))
         }
+    }
+
+    async fn publish_live(&self, events: &[Envelope]) -> Result<(), BusError> {
+        for event in events {
+            self.client
+                .publish_with_headers(
+                    format!("{}{}", self.subject_prefix, event.subject),
+                    headers_of(event),
+                    event.payload.clone(),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        // Returns once the server has them: a copy still in this process's buffers when it
+        // dies would reach no other replica.
+        self.client.flush().await.map_err(unavailable)
     }
 
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError> {

@@ -122,6 +122,11 @@ pub trait OutboxStore: Send + Sync + 'static {
 
     /// How many events are waiting (parked ones excluded).
     async fn backlog(&self) -> Result<i64, OutboxError>;
+
+    /// The relay stops: whatever it holds is handed back.
+    async fn close(&self) -> Result<(), OutboxError> {
+        Ok(())
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -334,6 +339,8 @@ impl OutboxStore for SqliteOutbox {
 /// backing off while the broker is down.
 pub struct Relay {
     service: &'static str,
+    /// The table it reads, for the backlog gauge.
+    outbox: &'static str,
     store: Arc<dyn OutboxStore>,
     sink: Arc<dyn OutboxSink>,
     wake: Arc<Notify>,
@@ -350,11 +357,18 @@ impl Relay {
     ) -> Self {
         Self {
             service,
+            outbox: "outbox",
             store,
             sink,
             wake,
             batch_size: 512,
         }
+    }
+
+    /// The same relay, reporting its backlog as `outbox` (when a service has more than one).
+    pub fn reading(mut self, outbox: &'static str) -> Self {
+        self.outbox = outbox;
+        self
     }
 
     /// One step: claim a batch, publish it, delete what the broker stored and park what it
@@ -440,7 +454,7 @@ impl Relay {
             if last_count.elapsed() >= Duration::from_secs(1) {
                 last_count = std::time::Instant::now();
                 if let Ok(n) = self.store.backlog().await {
-                    crate::metrics::set_outbox_backlog(self.service, n);
+                    crate::metrics::set_outbox_backlog(self.service, self.outbox, n);
                 }
             }
             tokio::select! {
@@ -451,6 +465,9 @@ impl Relay {
         }
         if let Err(e) = self.publish_all().await {
             tracing::warn!(error = %e, "events left in the outbox at shutdown; published on next start");
+        }
+        if let Err(e) = self.store.close().await {
+            tracing::warn!(error = %e, "outbox not handed back at shutdown");
         }
     }
 }

@@ -2,6 +2,7 @@
 //! [`shared::db::Database`] (the same SQL on Postgres and SQLite but for the batch write of
 //! messages), and the intent-level error both backends translate into.
 
+mod message_log;
 mod postgres;
 pub mod rows;
 mod sql;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use shared::{db::Schema, ids::UserId};
 
 use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
+pub use message_log::MessageLog;
 pub use rows::Owner;
 
 /// What went wrong, named for what the caller must do about it.
@@ -57,18 +59,6 @@ pub struct PendingMessage {
     pub owner_id: UserId,
     /// The sender's trace, so the event carries it across the broker.
     pub traceparent: Option<String>,
-    /// The replica committing it, whose sockets get it from the hub rather than from NATS.
-    pub origin: std::sync::Arc<str>,
-}
-
-impl PendingMessage {
-    /// The outbox row of this message's `chat.rooms.<id>.messages` event.
-    pub fn to_outbox(&self) -> shared::events::outbox::OutboxEvent {
-        let mut event = crate::events::message_posted(&self.message, self.owner_id).to_outbox();
-        event.traceparent = self.traceparent.clone();
-        event.origin = Some(self.origin.to_string());
-        event
-    }
 }
 
 /// How one committed batch changes one room's inbox entry.
@@ -156,8 +146,12 @@ pub trait ChatStore: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// Commits a batch of messages, their rooms' activity and their events in one transaction.
+    /// Commits a batch of messages and their rooms' activity in one transaction; the relay of
+    /// [`Self::message_log`] publishes their events.
     async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError>;
+
+    /// The messages table as the log of their events, relayed as `holder`.
+    fn message_log(&self, holder: String) -> MessageLog;
 
     /// The owner has seen the room.
     async fn mark_read_by_owner(&self, room: RoomId) -> Result<(), StoreError>;
@@ -183,7 +177,6 @@ mod tests {
             message: Message::new(room, sender, MessageText::parse("x").unwrap()),
             owner_id: UserId::new_random(),
             traceparent: None,
-            origin: "test".into(),
         }
     }
 

@@ -1,23 +1,47 @@
-//! The Postgres half of the message batch write: three statements whatever the batch size.
+//! The Postgres half of the message batch write: one statement, so one round trip, whatever
+//! the batch size. The events leave from the messages table itself (`super::message_log`).
 
 use chrono::{DateTime, Utc};
-use shared::events::outbox::{InsertOutbox, OutboxEvent};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
 
-/// Writes a batch in three statements: `unnest` turns the batch's columns into rows.
+/// The messages and their rooms' inbox entries in one statement (so one implicit transaction
+/// and one round trip): `unnest` turns each column array into rows, and the data-modifying
+/// `with` part runs whether or not the final part reads it. The text is the same for every
+/// batch size, so the prepared statement is reused.
+const INSERT_BATCH: &str = "\
+with touched as ( \
+    update rooms set updated_at = greatest(rooms.updated_at, v.at), \
+    last_message_id = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.mid else rooms.last_message_id end, \
+    last_message_sender = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.sender else rooms.last_message_sender end, \
+    last_message_content = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.preview else rooms.last_message_content end, \
+    last_message_at = greatest(rooms.last_message_at, v.at), \
+    unread_count = case when v.reset then v.added else rooms.unread_count + v.added end, \
+    message_count = rooms.message_count + v.total \
+    from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::bool[], $12::bigint[], $13::bigint[]) \
+        as v(room_id, mid, sender, preview, at, reset, added, total) \
+    where rooms.id = v.room_id \
+) \
+insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent) \
+select id, room_id, sender_type, content, created_at, created_at, traceparent \
+from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $14::text[]) \
+    as m(id, room_id, sender_type, content, created_at, traceparent)";
+
+/// Writes a batch in one statement.
 pub(super) async fn insert_messages(
     pool: &PgPool,
     batch: &[PendingMessage],
 ) -> Result<(), sqlx::Error> {
-    let mut ids = Vec::with_capacity(batch.len());
-    let mut rooms = Vec::with_capacity(batch.len());
-    let mut senders = Vec::with_capacity(batch.len());
-    let mut contents = Vec::with_capacity(batch.len());
-    let mut times = Vec::with_capacity(batch.len());
-    let mut events: Vec<OutboxEvent> = Vec::with_capacity(batch.len());
+    let n = batch.len();
+    let (mut ids, mut rooms, mut senders, mut contents, mut times) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for p in batch {
         let m = &p.message;
         ids.push(m.id.0);
@@ -25,8 +49,10 @@ pub(super) async fn insert_messages(
         senders.push(sender_type_str(m.sender_type));
         contents.push(m.content.as_str());
         times.push(m.created_at);
-        events.push(p.to_outbox());
     }
+    let traces: Vec<Option<&str>> = batch.iter().map(|p| p.traceparent.as_deref()).collect();
+    // Another replica may commit a newer message to the same room first: the preview only
+    // ever moves forward in time.
     let activity = room_activity(batch);
     let a_rooms: Vec<Uuid> = activity.iter().map(|a| a.room_id.0).collect();
     let a_ids: Vec<Uuid> = activity.iter().map(|a| a.last.id.0).collect();
@@ -40,44 +66,22 @@ pub(super) async fn insert_messages(
     let a_added: Vec<i64> = activity.iter().map(|a| a.added_unread).collect();
     let a_counts: Vec<i64> = activity.iter().map(|a| a.added_messages).collect();
 
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "insert into messages (id, room_id, sender_type, content, created_at, updated_at) \
-         select id, room_id, sender_type, content, created_at, created_at \
-         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[]) \
-         as m(id, room_id, sender_type, content, created_at)",
-    )
-    .bind(&ids)
-    .bind(&rooms)
-    .bind(&senders)
-    .bind(&contents)
-    .bind(&times)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        // Another replica may commit a newer message to the same room first: the preview
-        // only ever moves forward in time.
-        "update rooms set updated_at = greatest(rooms.updated_at, v.at), \
-         last_message_id = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.mid else rooms.last_message_id end, \
-         last_message_sender = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.sender else rooms.last_message_sender end, \
-         last_message_content = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.preview else rooms.last_message_content end, \
-         last_message_at = greatest(rooms.last_message_at, v.at), \
-         unread_count = case when v.reset then v.added else rooms.unread_count + v.added end, \
-         message_count = rooms.message_count + v.total \
-         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bool[], $7::bigint[], $8::bigint[]) \
-         as v(room_id, mid, sender, preview, at, reset, added, total) where rooms.id = v.room_id",
-    )
-    .bind(&a_rooms)
-    .bind(&a_ids)
-    .bind(&a_senders)
-    .bind(&a_previews)
-    .bind(&a_times)
-    .bind(&a_resets)
-    .bind(&a_added)
-    .bind(&a_counts)
-    .execute(&mut *tx)
-    .await?;
-    tx.insert_outbox(&events).await?;
-    tx.commit().await?;
+    sqlx::query(INSERT_BATCH)
+        .bind(&ids)
+        .bind(&rooms)
+        .bind(&senders)
+        .bind(&contents)
+        .bind(&times)
+        .bind(&a_rooms)
+        .bind(&a_ids)
+        .bind(&a_senders)
+        .bind(&a_previews)
+        .bind(&a_times)
+        .bind(&a_resets)
+        .bind(&a_added)
+        .bind(&a_counts)
+        .bind(&traces)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! [`Timestamp`] binds) and run on the pool the `DATABASE_URL` chose. Only the batch write of
 //! messages differs (`postgres.rs`, `sqlite.rs`).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use shared::{
     db::{Database, Pool, Timestamp},
@@ -15,18 +17,24 @@ use super::{
         MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS, ROOM_ACCESS_COLUMNS,
         ROOM_COLUMNS,
     },
-    ChatStore, PendingMessage, StoreError, ROOM_LIST_LIMIT,
+    ChatStore, MessageLog, PendingMessage, StoreError, ROOM_LIST_LIMIT,
 };
 use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId};
+use tokio::sync::Notify;
 
 /// Chat on a [`Database`].
 pub struct SqlStore {
     db: Database,
+    /// Wakes the message log's relay after each batch.
+    messages_written: Arc<Notify>,
 }
 
 impl SqlStore {
     pub(super) fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            messages_written: Arc::default(),
+        }
     }
 }
 
@@ -176,8 +184,12 @@ impl ChatStore for SqlStore {
             Pool::Postgres(pool) => super::postgres::insert_messages(pool, batch).await?,
             Pool::Sqlite(pool) => super::sqlite::insert_messages(pool, batch).await?,
         }
-        self.db.outbox_written();
+        self.messages_written.notify_one();
         Ok(())
+    }
+
+    fn message_log(&self, holder: String) -> MessageLog {
+        MessageLog::new(self.db.clone(), holder, self.messages_written.clone())
     }
 
     #[tracing::instrument(skip_all, fields(room.id = %room))]

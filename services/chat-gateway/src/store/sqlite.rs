@@ -1,9 +1,7 @@
-//! The SQLite half of the message batch write.
+//! The SQLite half of the message batch write. The events leave from the messages table
+//! itself (`super::message_log`).
 
-use shared::{
-    events::outbox::{InsertOutbox, OutboxEvent},
-    time,
-};
+use shared::time;
 use sqlx::SqlitePool;
 
 use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
@@ -14,14 +12,14 @@ pub(super) async fn insert_messages(
     pool: &SqlitePool,
     batch: &[PendingMessage],
 ) -> Result<(), sqlx::Error> {
-    let events: Vec<OutboxEvent> = batch.iter().map(PendingMessage::to_outbox).collect();
     let mut tx = pool.begin().await?;
     for p in batch {
         let m = &p.message;
         let at = time::to_micros(&m.created_at);
         sqlx::query(
-            "insert into messages (id, room_id, sender_type, content, created_at, updated_at) \
-             values (?, ?, ?, ?, ?, ?)",
+            // One writer at a time: the next `seq` is the commit order.
+            "insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent, seq) \
+             values (?, ?, ?, ?, ?, ?, ?, (select coalesce(max(seq), 0) + 1 from messages))",
         )
         .bind(m.id.0)
         .bind(m.room_id.0)
@@ -29,6 +27,7 @@ pub(super) async fn insert_messages(
         .bind(&m.content)
         .bind(at)
         .bind(at)
+        .bind(&p.traceparent)
         .execute(&mut *tx)
         .await?;
     }
@@ -54,7 +53,6 @@ pub(super) async fn insert_messages(
         .execute(&mut *tx)
         .await?;
     }
-    tx.insert_outbox(&events).await?;
     tx.commit().await?;
     Ok(())
 }

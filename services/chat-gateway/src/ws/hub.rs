@@ -1,34 +1,40 @@
-//! The hub: this replica's sockets, by room. Delivery to local sockets never waits for NATS;
-//! the first local socket of a room subscribes to the room's NATS subject (see
-//! [`crate::fanout`]) and the last one to leave drops the subscription, so a replica carries
-//! only the rooms it serves.
+//! The hub: this replica's sockets, by room, and nothing else. It queues frames for local
+//! sockets, de-duplicates them by message id and counts a room's messages; what a room needs
+//! from outside the replica (its NATS subscription) is [`crate::fanout`]'s, which hands the hub
+//! a [`RoomSubscription`] to hold for as long as the room has sockets here.
 
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, MutexGuard,
+        Mutex, MutexGuard,
     },
 };
 
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
-use shared::events::EventBus;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{sync::mpsc, task::AbortHandle};
 
-use crate::{
-    domain::{MessageId, RoomId},
-    store::ChatStore,
-};
+use crate::domain::{MessageId, RoomId};
 
 /// A socket's id within this replica.
 pub type ConnId = u64;
 
+/// What keeps a room's remote deliveries coming; ended when the room's last socket leaves.
+pub struct RoomSubscription(pub AbortHandle);
+
+impl Drop for RoomSubscription {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct RoomSockets {
     sockets: Vec<(ConnId, mpsc::Sender<Utf8Bytes>)>,
-    remote: Option<JoinHandle<()>>,
+    _subscription: RoomSubscription,
     /// Ids of the messages delivered lately: a message can arrive both from this replica's
-    /// commit and from NATS, or again from a catch-up read; each is delivered once.
+    /// commit and from NATS, or again from a catch-up read; each is delivered once. Empty,
+    /// and unallocated, until the room has traffic: most rooms sit idle.
     recent: VecDeque<MessageId>,
     /// When this replica started serving the room; catch-up never reaches further back.
     since: DateTime<Utc>,
@@ -41,38 +47,13 @@ struct RoomSockets {
 const RECENT_IDS: usize = 512;
 
 /// Local sockets by room.
+#[derive(Default)]
 pub struct Hub {
     rooms: Mutex<HashMap<RoomId, RoomSockets>>,
     next_conn: AtomicU64,
-    bus: Arc<dyn EventBus>,
-    store: Arc<dyn ChatStore>,
-    replica_id: String,
-    origin: Arc<str>,
 }
 
 impl Hub {
-    /// A hub whose rooms subscribe on `bus`; `replica_id` marks this replica's own events.
-    pub fn new(bus: Arc<dyn EventBus>, store: Arc<dyn ChatStore>, replica_id: String) -> Arc<Self> {
-        Arc::new(Self {
-            rooms: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
-            bus,
-            store,
-            origin: Arc::from(replica_id.as_str()),
-            replica_id,
-        })
-    }
-
-    /// This replica's id.
-    pub fn replica_id(&self) -> &str {
-        &self.replica_id
-    }
-
-    /// This replica's id, cheap to attach to every message.
-    pub fn origin(&self) -> std::sync::Arc<str> {
-        self.origin.clone()
-    }
-
     fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, RoomSockets>> {
         match self.rooms.lock() {
             Ok(guard) => guard,
@@ -81,32 +62,25 @@ impl Hub {
     }
 
     /// Adds a socket to `room`, which held `stored_messages` when the socket was authorised;
-    /// frames for the room arrive on `sender`.
+    /// frames for the room arrive on `sender`. The room's first socket here calls `subscribe`
+    /// (under the hub's lock, so a room never has two subscriptions, or none).
     pub fn join(
-        self: &Arc<Self>,
+        &self,
         room: RoomId,
         stored_messages: i64,
         sender: mpsc::Sender<Utf8Bytes>,
+        subscribe: impl FnOnce() -> RoomSubscription,
     ) -> ConnId {
         let conn = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let mut rooms = self.rooms();
         let entry = rooms.entry(room).or_insert_with(|| RoomSockets {
-            sockets: Vec::new(),
-            remote: None,
-            recent: VecDeque::with_capacity(RECENT_IDS),
+            sockets: Vec::with_capacity(1),
+            _subscription: subscribe(),
+            recent: VecDeque::new(),
             since: shared::time::now(),
             messages: 0,
         });
         entry.messages = entry.messages.max(stored_messages);
-        if entry.remote.is_none() {
-            entry.remote = Some(crate::fanout::spawn_room_subscription(
-                Arc::downgrade(self),
-                self.bus.clone(),
-                self.store.clone(),
-                room,
-                self.replica_id.clone(),
-            ));
-        }
         entry.sockets.push((conn, sender));
         metrics::gauge!("ws_open_sockets").increment(1.0);
         conn
@@ -124,9 +98,6 @@ impl Hub {
             metrics::gauge!("ws_open_sockets").decrement(1.0);
         }
         if entry.sockets.is_empty() {
-            if let Some(remote) = entry.remote.take() {
-                remote.abort();
-            }
             rooms.remove(&room);
         }
     }

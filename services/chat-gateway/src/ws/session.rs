@@ -25,11 +25,11 @@ use tracing::Instrument;
 
 use super::{
     frames::{self, reason},
-    hub::Hub,
     socket_slots::SocketSlot,
 };
 use crate::{
     domain::{Message, RoomId},
+    fanout::Fanout,
     limits::RateLimiters,
     shutdown::ShutdownSignals,
     store::PendingMessage,
@@ -78,8 +78,8 @@ pub struct SessionContext {
     pub rate_limits: Arc<RateLimiters>,
     /// Group-commit writer.
     pub writer: MessageWriter,
-    /// Local sockets.
-    pub hub: Arc<Hub>,
+    /// Delivery to the room's sockets here and elsewhere.
+    pub fanout: Arc<Fanout>,
     /// Limits.
     pub limits: SessionLimits,
     /// When to stop reading and when to close.
@@ -101,7 +101,7 @@ where
     S: Stream<Item = Result<WsMessage, E>> + Sink<WsMessage> + Unpin,
 {
     let (sender, mut outgoing) = mpsc::channel(ctx.limits.send_queue.max(1));
-    let conn = ctx.hub.join(ctx.room, ctx.stored_messages, sender);
+    let conn = ctx.fanout.join(ctx.room, ctx.stored_messages, sender);
     let mut ping = tokio::time::interval_at(
         Instant::now() + ctx.limits.ping_interval,
         ctx.limits.ping_interval,
@@ -154,7 +154,7 @@ where
             }
         }
     };
-    ctx.hub.leave(ctx.room, conn);
+    ctx.fanout.leave(ctx.room, conn);
     if let Some(frame) = farewell {
         // At shutdown the echoes of the last commits are queued here: they go out before the
         // close, so a sender knows its message was saved.
@@ -229,23 +229,26 @@ async fn handle_text(ctx: &SessionContext, text: &str) -> Option<String> {
     if !ctx.rate_limits.message(ctx.room, ctx.sender_type) {
         return Some(reason::RATE_LIMITED.to_owned());
     }
-    if ctx.hub.is_full(ctx.room, ctx.limits.max_room_messages) {
+    if ctx
+        .fanout
+        .hub()
+        .is_full(ctx.room, ctx.limits.max_room_messages)
+    {
         return Some(reason::ROOM_FULL.to_owned());
     }
     let message = Message::new(ctx.room, ctx.sender_type, body);
     metrics::counter!("chat_messages_in_total").increment(1);
     let span = tracing::info_span!("chat.message", message.id = %message.id, room.id = %ctx.room);
+    let frame = frames::message_frame(&message);
+    let id = message.id;
     let pending = PendingMessage {
-        message: message.clone(),
+        message,
         owner_id: ctx.owner_id,
         traceparent: span.in_scope(shared::events::trace_context::current_traceparent),
-        origin: ctx.hub.origin(),
     };
-    match ctx.writer.commit(pending).instrument(span).await {
+    match ctx.writer.commit(pending, frame).instrument(span).await {
         Ok(()) => {
-            tracing::debug!(message.id = %message.id, room.id = %ctx.room, "message committed");
-            ctx.hub
-                .deliver(ctx.room, message.id, &frames::message_frame(&message));
+            tracing::debug!(message.id = %id, room.id = %ctx.room, "message committed");
             None
         }
         Err(_) => Some(reason::NOT_SAVED.to_owned()),

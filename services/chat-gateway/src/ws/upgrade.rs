@@ -164,7 +164,7 @@ fn session_context(
         slot,
         rate_limits: state.limits.clone(),
         writer: state.writer.clone(),
-        hub: state.hub.clone(),
+        fanout: state.fanout.clone(),
         limits: SessionLimits {
             ping_interval: Duration::from_secs(config.ws_ping_interval_secs.max(1)),
             idle_timeout: Duration::from_secs(config.ws_idle_timeout_secs.max(1)),

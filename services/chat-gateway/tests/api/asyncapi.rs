@@ -16,7 +16,7 @@
 use std::{collections::BTreeSet, time::Duration};
 
 use chat_gateway::domain::{message_text::MessageTextError, Message, MessageText, RoomId};
-use chat_gateway::ws::frames;
+use chat_gateway::{store::PendingMessage, ws::frames};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use shared::{
@@ -145,6 +145,16 @@ fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
         channels.extend(api.channels_matching(&envelope.subject));
         event_types.insert(payload["event_type"].as_str().unwrap().to_owned());
     }
+    let live = live_sample();
+    let payload: Value = serde_json::from_slice(&live.payload).unwrap();
+    api.check_message(
+        &live.subject,
+        Action::Send,
+        Some(&published_headers(&live)),
+        &payload,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    channels.extend(api.channels_matching(&live.subject));
 
     // Assert: both ways, so a channel without an event in the code fails as well.
     assert_eq!(channels, channels_on(&api, "nats"));
@@ -155,31 +165,39 @@ fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
     );
 }
 
+/// The live copy of a committed message, as the committing replica hands it to the others.
+fn live_sample() -> Envelope {
+    let message = Message::new(
+        RoomId::generate(),
+        chat_gateway::domain::SenderType::Visitor,
+        MessageText::parse("Hozir").unwrap(),
+    );
+    let frame = frames::message_frame(&message);
+    let pending = PendingMessage {
+        message,
+        owner_id: UserId::new_random(),
+        traceparent: Some(TRACEPARENT.to_owned()),
+    };
+    chat_gateway::events::live_copy(&pending, &frame, "gateway-b")
+}
+
 #[test]
-fn the_fan_out_receives_the_message_events_the_gateway_publishes() {
+fn the_fan_out_receives_the_live_copies_the_gateway_publishes() {
     // Arrange
     let api = AsyncApi::committed();
-    let posted = MessagePosted {
-        id: Uuid::now_v7(),
-        room_id: Uuid::new_v4(),
-        owner_id: UserId::new_random(),
-        sender_type: SenderType::Owner,
-        content: "Hozir".into(),
-        created_at: shared::time::now(),
-    };
-    let envelope = posted.to_outbox().to_envelope(Some("gateway-b"));
+    let envelope = live_sample();
     let payload: Value = serde_json::from_slice(&envelope.payload).unwrap();
 
     // Act
     let received = api.check_message(
-        &MessagePosted::subject_for(posted.room_id),
+        &envelope.subject,
         Action::Receive,
         Some(&published_headers(&envelope)),
         &payload,
     );
 
     // Assert
-    assert_eq!(received.as_deref(), Ok("messagePosted"));
+    assert_eq!(received.as_deref(), Ok("liveMessage"));
 }
 
 #[test]

@@ -54,7 +54,7 @@ async fn an_event_the_broker_refuses_is_parked_and_the_next_ones_are_published()
     let texts: Vec<&Value> = history.iter().map(|m| &m["content"]).collect();
     assert_eq!(texts, [long.as_str(), "qisqa"]);
     eventually("nothing is left waiting", || async {
-        (app.state.db.outbox().backlog().await.ok()? == 0).then_some(())
+        (app.unpublished().await? == 0).then_some(())
     })
     .await;
     let metrics = app.get("/metrics").await.text().await.expect("metrics");

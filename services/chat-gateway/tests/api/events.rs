@@ -1,5 +1,6 @@
 //! The chat events other services consume: `chat.rooms.<id>.created` and
-//! `chat.rooms.<id>.messages`, published from the outbox once per id, with `Nats-Msg-Id`.
+//! `chat.rooms.<id>.messages`, published from the outbox and the message log once per id,
+//! with `Nats-Msg-Id`.
 
 use std::collections::HashSet;
 
@@ -13,9 +14,9 @@ use crate::helpers::{
 };
 
 async fn outbox_drained(apps: &[&TestApp]) {
-    eventually("the outbox is drained", || async {
+    eventually("every event is published", || async {
         for app in apps {
-            if app.state.db.outbox().backlog().await.ok()? != 0 {
+            if app.unpublished().await? != 0 {
                 return None;
             }
         }

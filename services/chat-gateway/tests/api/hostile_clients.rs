@@ -139,7 +139,6 @@ async fn reading_a_huge_history_at_once_costs_memory_independent_of_its_size(
                 ),
                 owner_id: owner.id,
                 traceparent: None,
-                origin: "test".into(),
             })
             .collect();
         app.state

@@ -1,8 +1,8 @@
 //! chat-gateway against the deployed NATS configuration (`deploy/nats/nats.conf`, run by
 //! `NatsServer::secured`): with its own credentials two replicas learn owners from
 //! accounts-api's events, carry a chat between them and publish its events for a read-only
-//! consumer; a message forged on `chat.rooms.<id>.messages` by any other user never reaches a
-//! socket.
+//! consumer; a message forged on a room's live subject by any other user never reaches a
+//! socket, and no other user can put one into the chat stream.
 
 #![expect(
     clippy::expect_used,
@@ -16,6 +16,7 @@ use secrecy::SecretString;
 use shared::{
     config::Backend,
     events::{
+        bus::ORIGIN_HEADER,
         catalog::{AccountEvent, MessagePosted, SenderType},
         Envelope, EventBus, NatsBus,
     },
@@ -64,6 +65,24 @@ fn message_event(room: &str, owner: UserId, text: &str) -> Envelope {
     }
     .to_outbox()
     .to_envelope(Some("another-replica"))
+}
+
+/// The live copy of a message in `room`, as a gateway replica hands it to the others.
+fn live_copy(room: &str, text: &str) -> Envelope {
+    let id = uuid::Uuid::now_v7();
+    let frame = serde_json::json!({
+        "id": id,
+        "room_id": room,
+        "sender_type": "owner",
+        "message": text,
+        "created_at": shared::time::format(&shared::time::now()),
+    });
+    Envelope {
+        id,
+        subject: MessagePosted::live_subject_for(room.parse().expect("room id")),
+        payload: frame.to_string().into(),
+        headers: vec![(ORIGIN_HEADER.to_owned(), "another-replica".to_owned())],
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,13 +142,12 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     let chat = app.start_chat_with(&owner).await;
     let mut socket = app.open_ws(&chat.room_id, &chat.visitor()).await;
     let gateway = bus_as(&server, "chat-gateway").await;
-    let warm_up = message_event(&chat.room_id, owner.id, "warm-up");
+    let warm_up = live_copy(&chat.room_id, "warm-up");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         // The same id each time: the hub delivers it once, whenever the subscription is up.
         gateway
-            .client()
-            .publish(warm_up.subject.clone(), warm_up.payload.clone())
+            .publish_live(std::slice::from_ref(&warm_up))
             .await
             .expect("sent");
         if let Ok(frame) = tokio::time::timeout(QUIET, socket.next_json()).await {
@@ -145,21 +163,18 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     // Act: everyone but the gateway user tries to inject a message into the room.
     for user in ["notifier", "accounts-api"] {
         let bus = bus_as(&server, user).await;
-        let forged = message_event(&chat.room_id, owner.id, &format!("forged by {user}"));
         let _ = bus
-            .client()
-            .publish(forged.subject.clone(), forged.payload.clone())
+            .publish_live(&[live_copy(&chat.room_id, &format!("forged by {user}"))])
             .await;
         bus.client().flush().await.expect("flushed");
+        let forged = message_event(&chat.room_id, owner.id, &format!("stored by {user}"));
         assert!(
             bus.publish_batch(&[forged]).await.is_err(),
             "{user} published a chat message through JetStream"
         );
     }
-    let genuine = message_event(&chat.room_id, owner.id, "genuine");
     gateway
-        .client()
-        .publish(genuine.subject.clone(), genuine.payload.clone())
+        .publish_live(&[live_copy(&chat.room_id, "genuine")])
         .await
         .expect("sent");
 
@@ -170,7 +185,7 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     for user in ["notifier", "accounts-api"] {
         assert!(
             server.log().contains(&format!(
-                "User \"{user}\", Subject \"chat.rooms.{}",
+                "User \"{user}\", Subject \"live.chat.rooms.{}",
                 chat.room_id
             )),
             "the server did not report {user}'s violation:\n{}",

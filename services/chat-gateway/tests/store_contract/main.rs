@@ -57,7 +57,6 @@ fn pending(message: &Message, owner_id: UserId) -> PendingMessage {
         message: message.clone(),
         owner_id,
         traceparent: None,
-        origin: "contract".into(),
     }
 }
 

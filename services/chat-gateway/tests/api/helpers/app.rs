@@ -15,7 +15,11 @@ use secrecy::SecretString;
 use shared::{
     auth::{KeyRing, TokenType},
     config::{Backend, RateLimits},
-    events::{catalog::AccountEvent, outbox::Relay, Envelope, EventBus, InProcessBus, NatsBus},
+    events::{
+        catalog::AccountEvent,
+        outbox::{OutboxStore, Relay},
+        Envelope, EventBus, InProcessBus, NatsBus,
+    },
     ids::UserId,
     testing::{init_test_tracing, nats_url, unique_prefix, TestDatabase},
 };
@@ -198,6 +202,13 @@ pub async fn publish(bus: &dyn EventBus, envelopes: &[Envelope]) {
 }
 
 impl TestApp {
+    /// Events committed here and not yet published: the outbox's and the message log's.
+    pub async fn unpublished(&self) -> Option<i64> {
+        let outbox = self.state.db.outbox().backlog().await.ok()?;
+        let log = self.state.store.message_log(String::new());
+        Some(outbox + log.backlog().await.ok()?)
+    }
+
     /// An access token for `user`, signed with the key accounts-api uses.
     pub fn access_token(&self, user: UserId) -> String {
         self.keys
