@@ -1,7 +1,8 @@
-//! accounts-api as a [`shared::service::Service`]: storage, keys and hashing wired into the
-//! router, with the outbox relay in the background.
+//! accounts-api as a [`shared::service::Service`]: storage, keys, hashing and the public
+//! profile cache wired into the router, with the outbox relay and the cache's event
+//! subscription in the background.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use axum::Router;
@@ -16,6 +17,7 @@ use crate::{
     config::Config,
     domain::{password_hasher::HashingBounds, PasswordHasher},
     login_throttle::LoginThrottle,
+    profile_cache::PublicProfileCache,
     state::AppState,
 };
 
@@ -57,8 +59,14 @@ impl service::Service for AccountsService {
                 queued: config.argon2_max_queued,
             },
         )?;
+        let public_profiles = Arc::new(PublicProfileCache::new(
+            Duration::from_secs(config.public_profile_cache_ttl_secs),
+            config.public_profile_cache_max_entries,
+            bus.clone(),
+        ));
         let state = AppState {
             login_throttle: Arc::new(LoginThrottle::new(&config)),
+            public_profiles,
             config: Arc::new(config),
             store: crate::store::SCHEMA.open(db.clone()),
             db,
@@ -84,9 +92,11 @@ impl service::Service for AccountsService {
     async fn start_background(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         let db = self.state.db.clone();
         let relay = self.relay();
+        let public_profiles = self.state.public_profiles.clone();
         tokio::spawn(async move {
             tokio::join!(
                 relay.run_until_stopped(stop.clone()),
+                public_profiles.follow_events(stop.clone()),
                 db.report_usage(Config::NAME, stop)
             );
         })

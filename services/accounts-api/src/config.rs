@@ -1,6 +1,7 @@
 //! accounts-api configuration: read once, from flags and environment variables, into a typed
 //! struct that is passed to [`crate::app::AccountsService`]. The settings every service has
-//! are [`ServiceSettings`]; the rest are the login throttle, argon2 and token lifetimes.
+//! are [`ServiceSettings`]; the rest are the login throttle, argon2, token lifetimes and the
+//! public profile cache.
 
 use secrecy::SecretString;
 use shared::{
@@ -55,6 +56,17 @@ pub struct Config {
     /// argon2 hashes waiting for a turn; beyond them a login or registration gets 429.
     #[arg(long, env = "ARGON2_MAX_QUEUED", default_value_t = 8)]
     pub argon2_max_queued: usize,
+    /// Seconds a public profile held in memory may be served after the database read it came
+    /// from (a backstop: changes reach every replica sooner through events); 0: no cache.
+    #[arg(long, env = "PUBLIC_PROFILE_CACHE_TTL_SECS", default_value_t = 5)]
+    pub public_profile_cache_ttl_secs: u64,
+    /// Public profiles held in memory at most (about 400 bytes each).
+    #[arg(
+        long,
+        env = "PUBLIC_PROFILE_CACHE_MAX_ENTRIES",
+        default_value_t = 10_000
+    )]
+    pub public_profile_cache_max_entries: usize,
 }
 
 impl ServiceConfig for Config {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod login_throttle;
 pub mod openapi;
+pub mod profile_cache;
 pub mod router;
 pub mod routes;
 pub mod sessions;

@@ -9,7 +9,8 @@ use shared::{
 };
 
 use crate::{
-    config::Config, domain::PasswordHasher, login_throttle::LoginThrottle, store::AccountStore,
+    config::Config, domain::PasswordHasher, login_throttle::LoginThrottle,
+    profile_cache::PublicProfileCache, store::AccountStore,
 };
 
 /// The state of every handler.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// Login throttle.
     pub login_throttle: Arc<LoginThrottle>,
+    /// `GET /user/<id>/` answers held in memory; every write to a user invalidates its entry.
+    pub public_profiles: Arc<PublicProfileCache>,
 }
 
 impl FromRef<AppState> for TokenVerifier {

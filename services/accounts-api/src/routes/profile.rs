@@ -63,6 +63,9 @@ async fn apply(
     body: &JsonObject,
 ) -> Result<Json<OwnerUser>, ApiError> {
     let update = ProfileUpdate::from(UpdateProfileRequest::parse(body)?);
+    // Until this is dropped (after the commit, before the response) this replica may still
+    // serve the old public profile.
+    let _changing = state.public_profiles.changing(user.id);
     let updated = state.store.update_profile(user.id, &update).await?;
     tracing::info!(user.id = %user.id, "profile updated");
     Ok(Json(OwnerUser::from(&updated)))

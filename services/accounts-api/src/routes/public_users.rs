@@ -1,7 +1,14 @@
 //! `GET /api/users/` and `GET /user/<user_id>/`: public profiles only. A hidden, unregistered,
-//! unknown or malformed id is the same 404.
+//! unknown or malformed id is the same 404. A public profile is rendered once and served from
+//! [`crate::profile_cache`] while it is current, as the same bytes `Json` would write.
 
-use axum::{extract::State, Json};
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{header, HeaderValue},
+    response::{IntoResponse, Response},
+    Json,
+};
 use shared::{
     http::{ApiError, DetailBody, Path},
     ids::UserId,
@@ -9,7 +16,10 @@ use shared::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::user_body::PublicUser;
-use crate::state::AppState;
+use crate::{
+    profile_cache::{Found, PublicProfile},
+    state::AppState,
+};
 
 /// The routes of this module.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -46,9 +56,33 @@ pub async fn list_public_users(
 pub async fn get_public_user(
     State(state): State<AppState>,
     Path(id): Path<UserId>,
-) -> Result<Json<PublicUser>, ApiError> {
-    match state.store.find_user(id).await? {
-        Some(user) if user.is_publicly_visible() => Ok(Json(PublicUser::from(&user))),
-        _ => Err(ApiError::NotFound),
+) -> Result<Response, ApiError> {
+    let load = || find_public_profile(&state, id);
+    match state.public_profiles.get(id, load).await? {
+        // The headers `Json` sets, on the body it would have written.
+        PublicProfile::Shown(body) => Ok((
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response()),
+        PublicProfile::NotFound => Err(ApiError::NotFound),
     }
+}
+
+/// What the database says about `id`, with a public profile rendered.
+async fn find_public_profile(state: &AppState, id: UserId) -> Result<Found, ApiError> {
+    let Some(user) = state.store.find_user(id).await? else {
+        return Ok(Found::missing());
+    };
+    let profile = if user.is_publicly_visible() {
+        let body = serde_json::to_vec(&PublicUser::from(&user))
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        PublicProfile::Shown(Bytes::from(body))
+    } else {
+        PublicProfile::NotFound
+    };
+    Ok(Found::stored(user.version, profile))
 }

@@ -73,6 +73,8 @@ pub async fn register_user(
         _ => return Err(ApiError::Validation(errors)),
     };
     let password_hash = state.hasher.hash(registration.password).await?;
+    // The sticker's 404 may be held in memory; it goes once the registration has committed.
+    let _changing = state.public_profiles.changing(registration.user_id);
     let user = state
         .store
         .register_user(&NewRegistration {

@@ -17,6 +17,7 @@ mod openapi;
 mod operations;
 mod outage;
 mod profile;
+mod public_profile_cache;
 mod public_users;
 mod register;
 mod sticker_sheet;

@@ -1,11 +1,12 @@
 //! accounts-api against the deployed NATS configuration (`deploy/nats/nats.conf`, run by
 //! `NatsServer::secured`): with its own credentials it publishes its events, which a
-//! read-only consumer can read; nobody else may publish into `accounts.>` or `chat.>`, and a
-//! client without the right credentials is not let in at all.
+//! read-only consumer can read and its other replicas hear; nobody else may publish into
+//! `accounts.>` or `chat.>`, and a client without the right credentials is not let in at all.
 
 use std::time::Duration;
 
 use futures::StreamExt;
+use serde_json::json;
 use shared::{
     config::Backend,
     events::{catalog::AccountEvent, EventBus, NatsAuth, NatsBus},
@@ -13,7 +14,13 @@ use shared::{
 };
 use tokio::sync::mpsc;
 
-use crate::helpers::{registration, spawn_app_with, unique_phone, EVENT_TIMEOUT};
+use crate::{
+    helpers::{
+        eventually, registration, spawn_app_with, spawn_replica_of, unique_phone, TestOwner,
+        EVENT_TIMEOUT,
+    },
+    public_profile_cache::{served_from_memory, status_of},
+};
 
 /// How long to listen to be sure a message is not delivered.
 const QUIET: Duration = Duration::from_millis(500);
@@ -82,6 +89,42 @@ async fn accounts_api_publishes_its_events_with_its_own_credentials() {
         format!("accounts.users.{sticker}.registered")
     );
     delivery.ack().await;
+}
+
+#[tokio::test]
+async fn accounts_api_replicas_hear_each_others_profile_changes_with_their_own_credentials() {
+    // Arrange: the cache serves for an hour, so only the event can take the profile out.
+    let server = NatsServer::secured().await;
+    let a = spawn_app_with(Backend::Postgres, |c| {
+        c.common.nats_url = Some(server.url().to_owned());
+        c.common.nats_subject_prefix = String::new();
+        c.common.nats_auth = server.auth("accounts-api");
+        c.public_profile_cache_ttl_secs = 3600;
+    })
+    .await;
+    let b = spawn_replica_of(&a, |_| {}).await;
+    let owner = TestOwner::registered(&a).await;
+    served_from_memory(&b, owner.id).await;
+
+    // Act
+    let hide = a
+        .patch_profile(&owner.access, &json!({"is_profile_public": false}))
+        .await;
+
+    // Assert
+    assert_eq!(hide.status().as_u16(), 200);
+    eventually("the other replica answers 404", || async {
+        (status_of(&b, owner.id).await == 404).then_some(())
+    })
+    .await;
+    assert!(
+        !server
+            .log()
+            .to_lowercase()
+            .contains("permissions violation"),
+        "{}",
+        server.log()
+    );
 }
 
 #[tokio::test]

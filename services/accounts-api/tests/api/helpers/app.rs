@@ -1,11 +1,11 @@
 //! The harness: `spawn_app(Backend)` runs the real accounts-api on port 0 against a fresh
 //! database (Postgres paired with NATS under a random subject prefix, SQLite with the
-//! in-process bus), and `TestApp` gives access to what is behind it: its store, outbox relay,
-//! bus and key ring.
+//! in-process bus), `spawn_replica_of(&app)` a second one beside it, and `TestApp` gives
+//! access to what is behind it: its store, outbox relay, bus, key ring and profile cache.
 
 use std::{sync::Arc, time::Duration};
 
-use accounts_api::{store::AccountStore, Application, Config};
+use accounts_api::{profile_cache::PublicProfileCache, store::AccountStore, Application, Config};
 use futures::{stream::BoxStream, StreamExt};
 use secrecy::SecretString;
 use shared::{
@@ -28,6 +28,8 @@ pub struct TestApp {
     pub store: Arc<dyn AccountStore>,
     /// Its database, for the outbox backlog.
     pub database: shared::db::Database,
+    /// Its public-profile cache, to see what it holds.
+    pub profiles: Arc<PublicProfileCache>,
     /// The outbox relay, for tests that publish by hand.
     pub relay: Relay,
     /// A bus on the same broker and prefix as the app, for subscribing to its events.
@@ -40,8 +42,8 @@ pub struct TestApp {
     pub config: Config,
     pub(super) client: reqwest::Client,
     stop: CancellationToken,
-    // Dropped last: the app's pool still points at it until then.
-    db: TestDatabase,
+    // Dropped last, with the last replica on it: their pools point at it until then.
+    db: Arc<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -58,9 +60,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// The app with `configure` applied on top of the suite's defaults.
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     init_test_tracing();
-    let db = TestDatabase::create(backend).await;
+    let db = Arc::new(TestDatabase::create(backend).await);
     let secret = SecretString::from(format!("test-secret-{}", uuid::Uuid::new_v4()));
-    let mut config = Config::with(db.url().clone(), secret.clone());
+    let mut config = Config::with(db.url().clone(), secret);
     // Argon2's cost does not matter to these tests; its correctness does.
     config.argon2_memory_kib = 1024;
     config.argon2_iterations = 1;
@@ -70,15 +72,27 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         config.common.nats_subject_prefix = unique_prefix();
     }
     configure(&mut config);
+    start(db, config).await
+}
 
-    let (application, bus, nats) = match backend {
-        Backend::Postgres => {
-            let url = config
-                .common
-                .nats_url
-                .clone()
-                .expect("Postgres runs with NATS");
-            let nats = NatsBus::connect(&url, &config.common.nats_subject_prefix)
+/// A second replica of `app` (Postgres and NATS only): its database, signing key, NATS
+/// server and subject prefix, with `configure` applied on top.
+pub async fn spawn_replica_of(app: &TestApp, configure: impl FnOnce(&mut Config)) -> TestApp {
+    assert!(
+        app.nats.is_some(),
+        "replicas share a database and a bus: Postgres and NATS"
+    );
+    let mut config = app.config.clone();
+    config.common.replica_id = None;
+    configure(&mut config);
+    start(app.db.clone(), config).await
+}
+
+/// Runs the app `config` describes: on NATS when it names a server, else on an in-process bus.
+async fn start(db: Arc<TestDatabase>, config: Config) -> TestApp {
+    let (application, bus, nats) = match &config.common.nats_url {
+        Some(url) => {
+            let nats = NatsBus::connect(url, &config.common.nats_subject_prefix)
                 .await
                 .expect("NATS must be running for Postgres tests");
             let application = Application::build(config.clone())
@@ -87,7 +101,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
             let bus: Arc<dyn EventBus> = Arc::new(nats.clone());
             (application, bus, Some(nats))
         }
-        Backend::Sqlite => {
+        None => {
             let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new());
             let application = Application::build_with_bus(config.clone(), bus.clone())
                 .await
@@ -98,14 +112,21 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.service().state.store.clone();
     let database = application.service().state.db.clone();
+    let profiles = application.service().state.public_profiles.clone();
     let relay = application.service().relay();
     let stop = CancellationToken::new();
     tokio::spawn(application.run_until_stopped(stop.clone()));
+    let secret = config
+        .common
+        .jwt_secret
+        .clone()
+        .expect("the suite always sets a signing key");
 
     TestApp {
         address,
         store,
         database,
+        profiles,
         relay,
         bus,
         nats,

@@ -140,6 +140,19 @@ impl TestApp {
         self.get(&format!("/user/{id}/")).await
     }
 
+    /// The value of one series on `/metrics` (`name{labels}` exactly as rendered), if present.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self
+            .get("/metrics")
+            .await
+            .text()
+            .await
+            .expect("metrics read");
+        text.lines()
+            .filter_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .find_map(|value| value.trim().parse().ok())
+    }
+
     /// `GET /api/stickers/<id>/`.
     pub async fn get_sticker(&self, id: &str) -> reqwest::Response {
         self.get(&format!("/api/stickers/{id}/")).await
