@@ -22,6 +22,7 @@
 # Knobs: CLOSED_ROOMS (50) OPEN_ROOMS (400) OPEN_RATE (2000) DURATION (15, measured seconds
 # of each chat run) WARMUP (3) IDLE_SOCKETS (10000; one process may hold 20,000 descriptors)
 # WRK_SECONDS (10) WRK_CONNECTIONS (64) SKIP_BUILD=1 (use target/release as it is)
+# RUNS ("closed open idle http": which of the four to run)
 # PROFILE=1: perf record -F 999 -g on replica A during run 1 and on accounts-api during
 # run 4; `perf report` of each lands next to the JSON.
 set -euo pipefail
@@ -38,6 +39,7 @@ IDLE_SOCKETS="${IDLE_SOCKETS:-10000}"
 WRK_SECONDS="${WRK_SECONDS:-10}"
 WRK_CONNECTIONS="${WRK_CONNECTIONS:-64}"
 PROFILE="${PROFILE:-0}"
+RUNS="${RUNS:-closed open idle http}"
 bin="${CARGO_TARGET_DIR:-$repo/target}/release"
 out="$repo/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
@@ -171,27 +173,36 @@ sources_for() { echo $(( ($1 + 127) / 128 > 4 ? ($1 + 127) / 128 : 4 )); }
 chat_args=(--base "$ingress" --accounts "$ingress" --owner-id "$owner" --phone "$phone" --password "$password"
     --duration-secs "$DURATION" --warmup-secs "$WARMUP" "${watch[@]}")
 
+runs() { [[ " $RUNS " == *" $1 "* ]]; }
+
 # 1. Closed loop, one replica: every socket and chat start pinned to A.
+runs closed && {
 log "chat closed loop, $CLOSED_ROOMS rooms, replica A"
 note_load chat-closed
 profile_start chat-closed "${pid[gateway-a]}"
 "$lg" chat "${chat_args[@]}" --rooms "$CLOSED_ROOMS" --mode closed --sources "$(sources_for $((2 * CLOSED_ROOMS)))" \
     --start-replica a --visitor-replica a --owner-replica a --server-pid "${pid[gateway-a]}" >"$out/chat-closed.json"
 profile_stop chat-closed
+}
 
 # 2. Open loop across replicas: visitors on A, owners on B.
+runs open && {
 log "chat open loop, $OPEN_RATE msgs/s, $OPEN_ROOMS rooms, visitors on A, owners on B"
 note_load chat-open
 "$lg" chat "${chat_args[@]}" --rooms "$OPEN_ROOMS" --mode open --rate "$OPEN_RATE" --sources "$(sources_for $((2 * OPEN_ROOMS)))" \
-    --start-replica a --visitor-replica a --owner-replica b --server-pid "${pid[gateway-a]}" >"$out/chat-open.json"
+    --start-replica a --visitor-replica a --owner-replica "${OPEN_OWNER_REPLICA:-b}" --server-pid "${pid[gateway-a]}" >"$out/chat-open.json"
+}
 
 # 3. Idle sockets on replica A's own port, one room per socket.
+runs idle && {
 log "idle sockets: $IDLE_SOCKETS on replica A"
 note_load idle
 "$lg" idle --base "http://127.0.0.1:$GATEWAY_A_PORT" --owner-id "$owner" --sockets "$IDLE_SOCKETS" \
     --sources 8 --server-pid "${pid[gateway-a]}" "${watch[@]}" >"$out/idle.json"
+}
 
 # 4. GET /user/<uuid>/ on accounts-api, then the extras.
+runs http && {
 profile_start http-user "${pid[accounts-api]}"
 wrk_run http-user -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$accounts/user/$owner/"
 profile_stop http-user
@@ -202,9 +213,13 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"phone_number":"$phone","password":"$password"}'
 LUA
 wrk_run http-login -t2 -c8 -d"${WRK_SECONDS}s" --latency -s "$out/login.lua" "$accounts/api/login/"
+}
 
 python3 services/loadgen/summary.py "$out" >"$out/summary.md"
 cat "$out/summary.md"
 log "results in $out"
-lost="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$out/chat-open.json")"
-[[ "$lost" == 0 ]] || die "the open loop lost $lost messages"
+for run in chat-closed chat-open; do
+    [[ -f "$out/$run.json" ]] || continue
+    lost="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lost"])' "$out/$run.json")"
+    [[ "$lost" == 0 ]] || die "$run lost $lost messages"
+done

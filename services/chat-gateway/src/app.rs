@@ -27,6 +27,9 @@ use crate::{
     ws::{hub::Hub, socket_slots::SocketSlots},
 };
 
+/// Least time between two passes of the message relay.
+const MESSAGE_RELAY_PACE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// chat-gateway on its own port.
 pub type Application = service::Application<ChatService>;
 
@@ -56,7 +59,11 @@ impl ChatService {
             bus: self.bus.clone(),
             origin,
         };
-        Relay::new(Config::NAME, Arc::new(log), Arc::new(sink), written).reading("messages")
+        // Sockets have the messages already (fan-out); the durable copies can wait a few
+        // milliseconds to go out many at a time.
+        Relay::new(Config::NAME, Arc::new(log), Arc::new(sink), written)
+            .reading("messages")
+            .paced(MESSAGE_RELAY_PACE)
     }
 }
 

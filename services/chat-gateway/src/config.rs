@@ -49,8 +49,10 @@ pub struct Config {
     /// Days without activity in a room after which its visitor token is refused.
     #[arg(long, env = "VISITOR_TOKEN_IDLE_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub visitor_token_idle_days: u32,
-    /// Concurrent group-commit writers (Postgres; SQLite always uses one).
-    #[arg(long, env = "MESSAGE_WRITERS", default_value_t = 4)]
+    /// Concurrent group-commit writers (Postgres; SQLite always uses one). One writer makes the
+    /// largest batches, so the fewest commits: more pay only with more cores and a database
+    /// that commits in parallel faster than it commits larger batches.
+    #[arg(long, env = "MESSAGE_WRITERS", default_value_t = 1)]
     pub message_writers: usize,
 }
 

@@ -138,7 +138,10 @@ async fn run_writer(
         metrics::histogram!("chat_commit_batch_size").record(batch.len() as f64);
         match outcome {
             Ok(()) => {
+                let started = std::time::Instant::now();
                 fanout.committed(&batch, &frames).await;
+                metrics::histogram!("chat_fanout_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
                 for done in senders.drain(..) {
                     let _ = done.send(Ok(()));
                 }

@@ -201,10 +201,12 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<Value> {
         let (w, c) = (window.clone(), counters.clone());
         tasks.push(tokio::spawn(async move {
             let mut seq = 0u64;
-            let mut ticker = tokio::time::interval(per_room_interval);
+            // Spread the open-loop schedule over the interval so rooms do not send in lockstep:
+            // each room's ticks are offset from the others', not just its first send.
+            let offset = per_room_interval.mul_f64((i as f64 * 0.618).fract());
+            let mut ticker =
+                tokio::time::interval_at(tokio::time::Instant::now() + offset, per_room_interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            // Spread the open-loop schedule over the interval so rooms do not send in lockstep.
-            tokio::time::sleep(per_room_interval.mul_f64((i as f64 * 0.618).fract())).await;
             loop {
                 let now = w.now_us();
                 if now >= w.to_us {

@@ -246,7 +246,10 @@ async fn handle_text(ctx: &SessionContext, text: &str) -> Option<String> {
         owner_id: ctx.owner_id,
         traceparent: span.in_scope(shared::events::trace_context::current_traceparent),
     };
-    match ctx.writer.commit(pending, frame).instrument(span).await {
+    let started = std::time::Instant::now();
+    let committed = ctx.writer.commit(pending, frame).instrument(span).await;
+    metrics::histogram!("chat_message_commit_wait_seconds").record(started.elapsed().as_secs_f64());
+    match committed {
         Ok(()) => {
             tracing::debug!(message.id = %id, room.id = %ctx.room, "message committed");
             None
