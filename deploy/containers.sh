@@ -63,7 +63,8 @@ ensure_tools() {
     local missing=() pair
     [[ $EUID -eq 0 ]] || die "podman runs here as root only (vfs storage, host network, runc)"
     for pair in podman:podman runc:runc debootstrap:debootstrap psql:postgresql-client curl:curl; do
-        command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+        # `type -P`, not `command -v`: `podman` is also the wrapper function above.
+        type -P "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
     done
     ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
     command -v node >/dev/null || die "node is missing (the cluster story runs on it)"

@@ -22,7 +22,9 @@
 # Knobs: CLOSED_ROOMS (50) OPEN_ROOMS (400) OPEN_RATE (2000) DURATION (15, measured seconds
 # of each chat run) WARMUP (3) IDLE_SOCKETS (10000; one process may hold 20,000 descriptors)
 # WRK_SECONDS (10) WRK_CONNECTIONS (64) SKIP_BUILD=1 (use target/release as it is)
-# RUNS ("closed open idle http": which of the four to run)
+# RUNS ("closed open idle http": which of the four to run), OPEN_OWNER_REPLICA (b; a puts the
+# open loop's owners on the visitors' replica). Service settings (MESSAGE_WRITERS, ...) pass
+# through to the cluster.
 # PROFILE=1: perf record -F 999 -g on replica A during run 1 and on accounts-api during
 # run 4; `perf report` of each lands next to the JSON.
 set -euo pipefail
@@ -175,22 +177,67 @@ chat_args=(--base "$ingress" --accounts "$ingress" --owner-id "$owner" --phone "
 
 runs() { [[ " $RUNS " == *" $1 "* ]]; }
 
+# The gateways' own view of a run: batches, commit and fan-out times, and how long a message
+# waited for its commit, from the deltas of their /metrics histograms.
+scrape() { # run-name phase
+    local replica port
+    for replica in a b; do
+        port=$GATEWAY_A_PORT; [[ $replica == b ]] && port=$GATEWAY_B_PORT
+        curl -fs "http://127.0.0.1:$port/metrics" >"$out/metrics-$1-$replica-$2.txt" || true
+    done
+}
+commit_stats() { # run-name
+    python3 - "$out" "$1" >>"$out/commits.md" <<'PY'
+import re, sys
+out, run = sys.argv[1:]
+def read(path):
+    values = {}
+    for line in open(path):
+        m = re.match(r"(chat_(?:commit_duration_seconds|commit_batch_size|fanout_duration_seconds|message_commit_wait_seconds)_(?:sum|count)) (\S+)", line)
+        if m:
+            values[m[1]] = float(m[2])
+    return values
+for replica in "ab":
+    try:
+        a, b = (read(f"{out}/metrics-{run}-{replica}-{p}.txt") for p in ("before", "after"))
+    except OSError:
+        continue
+    d = {k: b.get(k, 0) - a.get(k, 0) for k in b}
+    batches = d.get("chat_commit_batch_size_count", 0)
+    if not batches:
+        continue
+    msgs = d["chat_commit_batch_size_sum"]
+    print(f"| {run} | {replica.upper()} | {batches:,.0f} | {msgs / batches:.1f} | "
+          f"{1000 * d['chat_commit_duration_seconds_sum'] / batches:.2f} ms | "
+          f"{1000 * d['chat_fanout_duration_seconds_sum'] / batches:.2f} ms | "
+          f"{1000 * d['chat_message_commit_wait_seconds_sum'] / max(d['chat_message_commit_wait_seconds_count'], 1):.2f} ms |")
+PY
+}
+echo "| run | replica | batches | messages per batch | commit per batch | fan-out per batch | a message's wait for its commit |" >"$out/commits.md"
+echo "|---|---|---|---|---|---|---|" >>"$out/commits.md"
+
 # 1. Closed loop, one replica: every socket and chat start pinned to A.
 runs closed && {
 log "chat closed loop, $CLOSED_ROOMS rooms, replica A"
 note_load chat-closed
+scrape chat-closed before
 profile_start chat-closed "${pid[gateway-a]}"
 "$lg" chat "${chat_args[@]}" --rooms "$CLOSED_ROOMS" --mode closed --sources "$(sources_for $((2 * CLOSED_ROOMS)))" \
     --start-replica a --visitor-replica a --owner-replica a --server-pid "${pid[gateway-a]}" >"$out/chat-closed.json"
 profile_stop chat-closed
+scrape chat-closed after
+commit_stats chat-closed
 }
 
 # 2. Open loop across replicas: visitors on A, owners on B.
 runs open && {
 log "chat open loop, $OPEN_RATE msgs/s, $OPEN_ROOMS rooms, visitors on A, owners on B"
 note_load chat-open
+scrape chat-open before
 "$lg" chat "${chat_args[@]}" --rooms "$OPEN_ROOMS" --mode open --rate "$OPEN_RATE" --sources "$(sources_for $((2 * OPEN_ROOMS)))" \
     --start-replica a --visitor-replica a --owner-replica "${OPEN_OWNER_REPLICA:-b}" --server-pid "${pid[gateway-a]}" >"$out/chat-open.json"
+scrape chat-open after
+commit_stats chat-open
 }
 
 # 3. Idle sockets on replica A's own port, one room per socket.
@@ -216,6 +263,7 @@ wrk_run http-login -t2 -c8 -d"${WRK_SECONDS}s" --latency -s "$out/login.lua" "$a
 }
 
 python3 services/loadgen/summary.py "$out" >"$out/summary.md"
+{ echo; echo "## The gateways' commits during the chat runs (their /metrics)"; echo; cat "$out/commits.md"; } >>"$out/summary.md"
 cat "$out/summary.md"
 log "results in $out"
 for run in chat-closed chat-open; do
