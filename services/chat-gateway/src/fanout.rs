@@ -18,7 +18,9 @@ use std::{
 use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
 use shared::events::{
-    bus::ORIGIN_HEADER, catalog::MessagePosted, trace_context, Envelope, EventBus,
+    bus::{reconnected, ORIGIN_HEADER},
+    catalog::MessagePosted,
+    trace_context, Envelope, EventBus,
 };
 use tokio::sync::mpsc;
 
@@ -184,19 +186,13 @@ async fn subscribe_room(fanout: Weak<Fanout>, room: RoomId) {
         live.catch_up(room).await;
         drop(live);
         loop {
-            let reconnected = async {
-                match reconnections.as_mut() {
-                    Some(watch) => watch.changed().await.is_ok(),
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 envelope = stream.next() => {
                     let Some(envelope) = envelope else { break };
                     let Some(live) = fanout.upgrade() else { return };
                     live.deliver_remote(room, &envelope);
                 }
-                true = reconnected => {
+                true = reconnected(&mut reconnections) => {
                     // Once right away, and once more after the re-subscription has surely
                     // reached the server.
                     for wait in [Duration::ZERO, Duration::from_secs(1)] {

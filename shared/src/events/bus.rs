@@ -105,6 +105,15 @@ pub trait EventBus: Send + Sync + 'static {
     }
 }
 
+/// Resolves once `reconnections` (from [`EventBus::reconnections`]) moves: `true`, or `false`
+/// when the bus is gone. Never resolves for a bus that cannot disconnect.
+pub async fn reconnected(reconnections: &mut Option<tokio::sync::watch::Receiver<u64>>) -> bool {
+    match reconnections.as_mut() {
+        Some(watch) => watch.changed().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
 /// NATS subject matching: `*` matches one token, `>` the rest.
 pub fn subject_matches(filter: &str, subject: &str) -> bool {
     let mut filter_tokens = filter.split('.');

@@ -14,6 +14,7 @@ mod private_postgres;
 mod proxy;
 pub mod schema;
 mod store_under_test;
+mod wait;
 
 use std::{path::PathBuf, sync::Once};
 
@@ -21,6 +22,7 @@ pub use nats_server::{NatsServer, NATS_USERS};
 pub use private_postgres::PrivatePostgres;
 pub use proxy::TcpProxy;
 pub use store_under_test::StoreUnderTest;
+pub use wait::{eventually, PATIENCE};
 
 use sqlx::{Connection, Executor, PgConnection};
 use uuid::Uuid;

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use shared::events::{catalog::AccountEvent, Envelope};
+use shared::events::{bus::reconnected, catalog::AccountEvent, Envelope};
 use tokio_util::sync::CancellationToken;
 
 use super::PublicProfileCache;
@@ -50,12 +50,6 @@ impl PublicProfileCache {
             tokio::pin!(settled);
             let mut settling = false;
             loop {
-                let reconnected = async {
-                    match reconnections.as_mut() {
-                        Some(watch) => watch.changed().await.is_ok(),
-                        None => std::future::pending().await,
-                    }
-                };
                 tokio::select! {
                     () = stop.cancelled() => break,
                     event = events.next() => match event {
@@ -65,7 +59,7 @@ impl PublicProfileCache {
                     // Events published while the connection was down never reach a core
                     // subscription. Once now, and once more when the client's re-subscription
                     // has surely reached the server.
-                    true = reconnected => {
+                    true = reconnected(&mut reconnections) => {
                         self.reset(true);
                         settled.as_mut().reset(tokio::time::Instant::now() + RESUBSCRIBED);
                         settling = true;

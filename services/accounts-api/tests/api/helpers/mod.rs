@@ -8,9 +8,8 @@
 mod app;
 mod endpoints;
 mod fixtures;
-mod wait;
 
 pub use app::{next_event, spawn_app, spawn_app_with, spawn_replica_of, TestApp, EVENT_TIMEOUT};
 pub use endpoints::{body_json, status_and_json};
 pub use fixtures::{bare_owner, registration, spaced, unique_phone, TestOwner, PASSWORD};
-pub use wait::eventually;
+pub use shared::testing::eventually;

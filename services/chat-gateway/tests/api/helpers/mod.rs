@@ -24,5 +24,6 @@ pub use assertions::{
 };
 pub use fixtures::{snapshot, Auth, StartedChat, TestOwner};
 pub use jetstream::{chat_stream_events, chat_stream_name, nats_msg_id, StoredEvent};
-pub use wait::{eventually, PATIENCE, QUIET};
+pub use shared::testing::{eventually, PATIENCE};
+pub use wait::QUIET;
 pub use ws::{Collector, Ending, WsClient, WsSender};

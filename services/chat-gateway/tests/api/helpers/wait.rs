@@ -1,27 +1,7 @@
-//! How long tests wait: for what should happen, and to be sure something does not.
+//! How long tests wait to be sure something does not happen (what should happen is waited
+//! for with `shared::testing::eventually`).
 
-use std::{future::Future, time::Duration};
-
-/// How long a test waits for something that should happen (an event, a frame, a projection).
-pub const PATIENCE: Duration = Duration::from_secs(20);
+use std::time::Duration;
 
 /// How long a test listens to be sure something does *not* happen.
 pub const QUIET: Duration = Duration::from_millis(400);
-/// Polls `probe` until it yields a value, failing the test after [`PATIENCE`].
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting until {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}

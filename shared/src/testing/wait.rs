@@ -1,8 +1,8 @@
-//! Waiting for what should happen, by polling rather than sleeping a guessed time.
+//! Waiting in tests for what should happen, by polling rather than sleeping a guessed time.
 
 use std::{future::Future, time::Duration};
 
-/// How long a test waits for something that should happen (an event, a reconnection).
+/// How long a test waits for something that should happen (an event, a frame, a projection).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
 /// Polls `probe` until it yields a value, failing the test after [`PATIENCE`].
