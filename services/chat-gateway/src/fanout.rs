@@ -16,6 +16,7 @@ use std::{
 };
 
 use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use shared::events::{
     bus::{reconnected, ORIGIN_HEADER},
@@ -81,13 +82,15 @@ impl Fanout {
         self: &Arc<Self>,
         room: RoomId,
         stored_messages: i64,
+        admitted_at: DateTime<Utc>,
         sender: mpsc::Sender<Utf8Bytes>,
     ) -> ConnId {
-        self.hub.join(room, stored_messages, sender, || {
-            RoomSubscription(
-                tokio::spawn(subscribe_room(Arc::downgrade(self), room)).abort_handle(),
-            )
-        })
+        self.hub
+            .join(room, stored_messages, admitted_at, sender, || {
+                RoomSubscription(
+                    tokio::spawn(subscribe_room(Arc::downgrade(self), room)).abort_handle(),
+                )
+            })
     }
 
     /// Removes a socket; the room's subscription ends with its last socket here.

@@ -232,30 +232,35 @@ impl NatsBus {
     }
 
     fn to_envelope(&self, message: &async_nats::Message) -> Envelope {
-        let subject = message.subject.as_str();
-        let subject = subject
-            .strip_prefix(self.subject_prefix.as_str())
-            .unwrap_or(subject)
-            .to_owned();
-        let mut headers = Vec::new();
-        let mut id = uuid::Uuid::nil();
-        if let Some(map) = &message.headers {
-            for (name, values) in map.iter() {
-                for value in values {
-                    let name: &str = name.as_ref();
-                    if name.eq_ignore_ascii_case("Nats-Msg-Id") {
-                        id = value.as_str().parse().unwrap_or_default();
-                    }
-                    headers.push((name.to_owned(), value.as_str().to_owned()));
+        envelope_of(&self.subject_prefix, message)
+    }
+}
+
+/// The envelope of a message received under `subject_prefix`.
+fn envelope_of(subject_prefix: &str, message: &async_nats::Message) -> Envelope {
+    let subject = message.subject.as_str();
+    let subject = subject
+        .strip_prefix(subject_prefix)
+        .unwrap_or(subject)
+        .to_owned();
+    let mut headers = Vec::new();
+    let mut id = uuid::Uuid::nil();
+    if let Some(map) = &message.headers {
+        for (name, values) in map.iter() {
+            for value in values {
+                let name: &str = name.as_ref();
+                if name.eq_ignore_ascii_case("Nats-Msg-Id") {
+                    id = value.as_str().parse().unwrap_or_default();
                 }
+                headers.push((name.to_owned(), value.as_str().to_owned()));
             }
         }
-        Envelope {
-            id,
-            subject,
-            payload: message.payload.clone(),
-            headers,
-        }
+    }
+    Envelope {
+        id,
+        subject,
+        payload: message.payload.clone(),
+        headers,
     }
 }
 
@@ -353,9 +358,10 @@ impl EventBus for NatsBus {
         // published from then on: a caller that reads its database after this call misses
         // nothing between the two.
         self.client.flush().await.map_err(unavailable)?;
-        let bus = self.clone();
+        // Each room of a gateway holds one of these: the stream keeps the prefix, not a bus.
+        let prefix: Arc<str> = Arc::from(self.subject_prefix.as_str());
         Ok(subscriber
-            .map(move |message| bus.to_envelope(&message))
+            .map(move |message| envelope_of(&prefix, &message))
             .boxed())
     }
 

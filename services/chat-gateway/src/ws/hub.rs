@@ -36,7 +36,7 @@ struct RoomSockets {
     /// commit and from NATS, or again from a catch-up read; each is delivered once. Empty,
     /// and unallocated, until the room has traffic: most rooms sit idle.
     recent: VecDeque<MessageId>,
-    /// When this replica started serving the room; catch-up never reaches further back.
+    /// When the room's first socket here was admitted; catch-up never reaches further back.
     since: DateTime<Utc>,
     /// Messages in the room: the stored count when the room's first socket joined, plus every
     /// message delivered since.
@@ -61,13 +61,15 @@ impl Hub {
         }
     }
 
-    /// Adds a socket to `room`, which held `stored_messages` when the socket was authorised;
-    /// frames for the room arrive on `sender`. The room's first socket here calls `subscribe`
-    /// (under the hub's lock, so a room never has two subscriptions, or none).
+    /// Adds a socket to `room`, which held `stored_messages` when the socket was authorised at
+    /// `admitted_at`; frames for the room arrive on `sender`. The room's first socket here
+    /// calls `subscribe` (under the hub's lock, so a room never has two subscriptions, or
+    /// none), and the room is served from `admitted_at` on.
     pub fn join(
         &self,
         room: RoomId,
         stored_messages: i64,
+        admitted_at: DateTime<Utc>,
         sender: mpsc::Sender<Utf8Bytes>,
         subscribe: impl FnOnce() -> RoomSubscription,
     ) -> ConnId {
@@ -77,7 +79,7 @@ impl Hub {
             sockets: Vec::with_capacity(1),
             _subscription: subscribe(),
             recent: VecDeque::new(),
-            since: shared::time::now(),
+            since: admitted_at,
             messages: 0,
         });
         entry.messages = entry.messages.max(stored_messages);

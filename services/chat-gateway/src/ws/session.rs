@@ -72,6 +72,10 @@ pub struct SessionContext {
     pub token_expires_at: Option<DateTime<Utc>>,
     /// Messages the room held at the handshake.
     pub stored_messages: i64,
+    /// When the handshake read the room: messages committed from then on are owed to this
+    /// socket, even those another replica committed before the room's subscription here was
+    /// live.
+    pub admitted_at: DateTime<Utc>,
     /// This socket's place among the room's sockets, held until the session ends.
     pub slot: SocketSlot,
     /// The participant's message rate limit.
@@ -101,7 +105,9 @@ where
     S: Stream<Item = Result<WsMessage, E>> + Sink<WsMessage> + Unpin,
 {
     let (sender, mut outgoing) = mpsc::channel(ctx.limits.send_queue.max(1));
-    let conn = ctx.fanout.join(ctx.room, ctx.stored_messages, sender);
+    let conn = ctx
+        .fanout
+        .join(ctx.room, ctx.stored_messages, ctx.admitted_at, sender);
     let mut ping = tokio::time::interval_at(
         Instant::now() + ctx.limits.ping_interval,
         ctx.limits.ping_interval,

@@ -107,6 +107,8 @@ struct Admitted {
     sender_type: SenderType,
     /// The owner's access token expiry: the socket closes then (visitors: `None`).
     token_expires_at: Option<DateTime<Utc>>,
+    /// When the room was read: the socket is owed every message committed from then on.
+    at: DateTime<Utc>,
 }
 
 /// Every refusal is the same 403: a browser cannot read the body of a refused handshake
@@ -116,6 +118,7 @@ async fn authorize(
     room: RoomId,
     auth: &SocketAuth,
 ) -> Result<Admitted, ApiError> {
+    let at = shared::time::now();
     let access = state
         .store
         .find_room_access(room)
@@ -146,6 +149,7 @@ async fn authorize(
         access,
         sender_type,
         token_expires_at,
+        at,
     })
 }
 
@@ -161,6 +165,7 @@ fn session_context(
         sender_type: admitted.sender_type,
         token_expires_at: admitted.token_expires_at,
         stored_messages: admitted.access.message_count,
+        admitted_at: admitted.at,
         slot,
         rate_limits: state.limits.clone(),
         writer: state.writer.clone(),
