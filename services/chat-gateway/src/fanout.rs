@@ -1,9 +1,9 @@
 //! Fan-out: every committed message reaches the room's sockets on this replica (through the
-//! [`Hub`]) and on the others. Right after a batch commits, its messages go to the local
-//! sockets and, as live copies on `live.chat.rooms.<id>.messages` (core NATS, nothing stored),
-//! to the other replicas; the durable event for other services leaves through the outbox,
-//! off this path. A replica subscribes to a room's live subject while the room has sockets
-//! here, and skips its own copies.
+//! [`Hub`]) and on the others. Right after a batch commits, its messages go as live copies on
+//! `live.chat.rooms.<id>.messages` (core NATS, nothing stored) to the other replicas, then to
+//! the local sockets; the durable event for other services leaves through the message relay
+//! (`crate::store::MessageLog`), off this path. A replica subscribes to a room's live subject
+//! while the room has sockets here, and skips its own copies.
 //!
 //! A core subscription misses what is published while it is being set up or while the
 //! connection to NATS is being re-established. Every message is committed before it is

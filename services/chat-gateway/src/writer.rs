@@ -1,5 +1,5 @@
 //! Group commit: messages arriving together are written in one transaction, then fanned out
-//! (local sockets, other replicas) and each sender is told. "Committed before anyone sees it"
+//! (other replicas, then local sockets) and each sender is told. "Committed before anyone sees it"
 //! holds for every message, and the database does one commit per batch instead of one per
 //! message.
 //!
