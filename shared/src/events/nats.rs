@@ -354,9 +354,10 @@ impl EventBus for NatsBus {
             .subscribe(format!("{}{filter}", self.subject_prefix))
             .await
             .map_err(unavailable)?;
-        // Once the server has answered a ping sent after the SUB, it delivers everything
-        // published from then on: a caller that reads its database after this call misses
-        // nothing between the two.
+        // The SUB is on its way to the server when this returns (async-nats's flush writes the
+        // connection's buffer; it does not wait for the server's answer), so the server
+        // delivers what is published from a moment later on. Callers that must miss nothing
+        // read their database after this call, and again after reconnections.
         self.client.flush().await.map_err(unavailable)?;
         // Each room of a gateway holds one of these: the stream keeps the prefix, not a bus.
         let prefix: Arc<str> = Arc::from(self.subject_prefix.as_str());
