@@ -131,16 +131,7 @@ impl NatsBus {
             .map_err(unavailable)?;
         let mut jetstream = jetstream::new(client.clone());
         jetstream.set_timeout(Duration::from_secs(5));
-        let stream_prefix = subject_prefix
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let stream_prefix = stream_prefix(subject_prefix);
         Ok(Self {
             client,
             jetstream,
@@ -234,6 +225,21 @@ impl NatsBus {
     fn to_envelope(&self, message: &async_nats::Message) -> Envelope {
         envelope_of(&self.subject_prefix, message)
     }
+}
+
+/// The stream-name prefix of a subject prefix: uppercased, every other character `_`
+/// (`staging.` → `STAGING_`), so `<prefix>CHAT` and `<prefix>ACCOUNTS` name its streams.
+pub fn stream_prefix(subject_prefix: &str) -> String {
+    subject_prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// The envelope of a message received under `subject_prefix`.

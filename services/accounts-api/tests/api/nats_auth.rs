@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde_json::json;
 use shared::{
     config::Backend,
     events::{catalog::AccountEvent, EventBus, NatsAuth, NatsBus},
@@ -16,10 +15,9 @@ use tokio::sync::mpsc;
 
 use crate::{
     helpers::{
-        eventually, registration, spawn_app_with, spawn_replica_of, unique_phone, TestOwner,
-        EVENT_TIMEOUT,
+        registration, spawn_app_with, spawn_replica_of, unique_phone, TestOwner, EVENT_TIMEOUT,
     },
-    public_profile_cache::{served_from_memory, status_of},
+    public_profile_cache::{hide_on_one_and_see_it_gone_from, served_from_memory},
 };
 
 /// How long to listen to be sure a message is not delivered.
@@ -106,17 +104,8 @@ async fn accounts_api_replicas_hear_each_others_profile_changes_with_their_own_c
     let owner = TestOwner::registered(&a).await;
     served_from_memory(&b, owner.id).await;
 
-    // Act
-    let hide = a
-        .patch_profile(&owner.access, &json!({"is_profile_public": false}))
-        .await;
-
-    // Assert
-    assert_eq!(hide.status().as_u16(), 200);
-    eventually("the other replica answers 404", || async {
-        (status_of(&b, owner.id).await == 404).then_some(())
-    })
-    .await;
+    // Act, Assert
+    hide_on_one_and_see_it_gone_from(&a, &b, &owner).await;
     assert!(
         !server
             .log()

@@ -31,6 +31,18 @@ pub async fn served_from_memory(app: &TestApp, id: UserId) {
     .await;
 }
 
+/// Hides `owner`'s profile through `a` (200), then waits until `b` answers 404 for it.
+pub async fn hide_on_one_and_see_it_gone_from(a: &TestApp, b: &TestApp, owner: &TestOwner) {
+    let hide = a
+        .patch_profile(&owner.access, &json!({"is_profile_public": false}))
+        .await;
+    assert_eq!(hide.status().as_u16(), 200);
+    eventually("the other replica answers 404", || async {
+        (status_of(b, owner.id).await == 404).then_some(())
+    })
+    .await;
+}
+
 pub async fn status_of(app: &TestApp, id: UserId) -> u16 {
     app.get_public_user(&id.to_string()).await.status().as_u16()
 }
@@ -43,17 +55,8 @@ async fn a_profile_hidden_on_one_replica_stops_being_served_by_the_other() {
     let owner = TestOwner::registered(&a).await;
     served_from_memory(&b, owner.id).await;
 
-    // Act
-    let hide = a
-        .patch_profile(&owner.access, &json!({"is_profile_public": false}))
-        .await;
-
-    // Assert
-    assert_eq!(hide.status().as_u16(), 200);
-    eventually("the other replica answers 404", || async {
-        (status_of(&b, owner.id).await == 404).then_some(())
-    })
-    .await;
+    // Act, Assert
+    hide_on_one_and_see_it_gone_from(&a, &b, &owner).await;
 }
 
 #[tokio::test]

@@ -11,20 +11,9 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 
-/// The JetStream stream name of the chat events under `prefix`: the prefix uppercased, every
-/// other character `_`, then `CHAT`.
+/// The JetStream stream name of the chat events under `prefix`.
 pub fn chat_stream_name(prefix: &str) -> String {
-    let upper: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{upper}CHAT")
+    format!("{}CHAT", shared::events::nats::stream_prefix(prefix))
 }
 
 /// One event as a JetStream consumer saw it.
