@@ -1,5 +1,5 @@
 // Helpers shared by the visitor page and the owner inbox.
-import { t, lang, apply, switcher, onLangChange } from './i18n.js';
+import { t, lang, apply, switcher } from './i18n.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const MAX_LEN = 4096;
@@ -137,116 +137,41 @@ export function errorText(r) {
   return t('error_generic');
 }
 
-// The message list of one room. Confirmed messages are keyed by id (history and live frames
-// overlap after every reconnect); the sender's own unconfirmed messages wait at the bottom
-// and are matched to the broadcast by content, oldest first, because the server echoes
-// no client-side id.
-export class ChatLog {
-  constructor(el, self, names = {}) {
-    Object.assign(this, { el, self, names, byId: new Map(), pending: [] });
-    this.empty = document.createElement('li');
-    this.empty.className = 'muted';
-    this.empty.dataset.i18n = 'no_messages';
-    this.empty.textContent = t('no_messages');
-    el.replaceChildren(this.empty);
-    // The list element outlives a room (the inbox reuses it); only its current log relabels it.
-    el.chatLog = this;
-    onLangChange(() => this.relabel());
-  }
-
-  bubble(sender, text) {
-    const li = document.createElement('li');
-    li.className = sender === this.self ? 'msg mine' : 'msg';
-    li.dataset.testid = 'msg';
-    li.dataset.sender = sender;
-    li.innerHTML = '<span class="sr who"></span><p></p><span class="meta"><time></time> <span class="state"></span></span>';
-    li.querySelector('p').textContent = text;
-    this.empty.remove();
-    return li;
-  }
-
-  label(li) {
-    const mine = li.dataset.sender === this.self;
-    const other = this.names[li.dataset.sender] || t(li.dataset.sender === 'owner' ? 'owner_label' : 'visitor');
-    li.querySelector('.who').textContent = `${mine ? t('you') : other}: `;
-    li.querySelector('.state').textContent = mine ? t(li.dataset.state) : '';
-    const time = li.querySelector('time');
-    if (li.dataset.ts) { time.dateTime = li.dataset.ts; time.textContent = fmtTime(li.dataset.ts); }
-  }
-
-  relabel() {
-    if (this.el.chatLog === this) for (const li of this.el.querySelectorAll('.msg')) this.label(li);
-  }
-
-  setName(sender, name) { this.names[sender] = name; this.relabel(); }
-
-  // Accepts a history item ({content}) or a live frame ({message}); false if already shown.
-  add(m) {
-    if (!m || !m.id || this.byId.has(m.id)) return false;
-    const text = m.message ?? m.content ?? '';
-    let li = null;
-    if (m.sender_type === this.self) {
-      const i = this.pending.findIndex((p) => p.text === text);
-      if (i >= 0) li = this.pending.splice(i, 1)[0].li;
-    }
-    li ||= this.bubble(m.sender_type, text);
-    li.dataset.id = m.id;
-    li.dataset.ts = m.created_at || '';
-    li.dataset.state = 'delivered';
-    this.byId.set(m.id, li);
-    this.label(li);
-    let before = null;
-    for (const c of this.el.children) {
-      if (c !== li && (!c.dataset.id || c.dataset.ts > li.dataset.ts)) { before = c; break; }
-    }
-    // Moving a node that is already in place would make screen readers announce it again.
-    if (li.parentNode !== this.el || li.nextElementSibling !== before) this.el.insertBefore(li, before);
-    this.scroll();
-    return true;
-  }
-
-  queue(text) {
-    const li = this.bubble(this.self, text);
-    li.dataset.state = 'sending';
-    const p = { text, li, sent: false };
-    this.pending.push(p);
-    this.label(li);
-    this.el.append(li);
-    this.scroll();
-    return p;
-  }
-
-  fail(p) {
-    this.pending = this.pending.filter((x) => x !== p);
-    p.li.dataset.state = 'failed';
-    this.label(p.li);
-  }
-
-  scroll() { this.el.scrollTop = this.el.scrollHeight; }
-}
-
 // A WebSocket that comes back by itself: exponential backoff from 0.5 s to 10 s with jitter,
-// so a gateway restart is not met by every client at the same instant. `url` is async and
-// called before each attempt, which lets the owner refresh an expired access token first.
+// so a gateway restart is not met by every client at the same instant. `url(failures,
+// lastClose)` is async and called before each attempt, which lets the owner refresh an expired
+// access token first; `failures` counts the attempts in a row that never opened, `lastClose`
+// is {code, reason} of the previous socket (1008 "token expired", 1012 restart, ...).
+// `protocols(failures)` names the subprotocols to ask for.
 export class LiveSocket {
-  constructor({ url, onFrame, onOpen, onStatus }) {
-    Object.assign(this, { url, onFrame, onOpen, onStatus, ws: null, attempt: 0, failures: 0, stopped: true });
+  constructor({ url, protocols, onFrame, onOpen, onStatus }) {
+    Object.assign(this, {
+      url, protocols, onFrame, onOpen, onStatus, ws: null, attempt: 0, failures: 0, lastClose: null, stopped: true,
+    });
     this.wake = () => { if (!this.ws && !this.stopped) { this.attempt = 0; this.connect(); } };
-    addEventListener('online', this.wake);
-    document.addEventListener('visibilitychange', () => { if (!document.hidden) this.wake(); });
+    this.wakeIfShown = () => { if (!document.hidden) this.wake(); };
   }
 
-  start() { this.stopped = false; this.connect(); }
+  // The subprotocol the server chose for the open socket ('' when it chose none).
+  get protocol() { return this.ws?.readyState === WebSocket.OPEN ? this.ws.protocol : ''; }
+
+  start() {
+    this.stopped = false;
+    addEventListener('online', this.wake);
+    document.addEventListener('visibilitychange', this.wakeIfShown);
+    this.connect();
+  }
 
   async connect() {
     clearTimeout(this.timer);
     if (this.stopped || this.ws || this.resolving) return;
     this.resolving = true;
     let url = null;
-    try { url = await this.url(this.failures); } finally { this.resolving = false; }
+    try { url = await this.url(this.failures, this.lastClose); } finally { this.resolving = false; }
     if (this.stopped || this.ws) return;
     if (!url) { this.retry(); return; }
-    const ws = new WebSocket(url);
+    const protocols = this.protocols?.(this.failures) || [];
+    const ws = protocols.length ? new WebSocket(url, protocols) : new WebSocket(url);
     this.ws = ws;
     let openedAt = 0;
     this.onStatus?.('connecting');
@@ -254,11 +179,12 @@ export class LiveSocket {
     ws.onmessage = (e) => {
       let data;
       try { data = JSON.parse(e.data); } catch { return; }
-      this.onFrame(data);
+      if (data && typeof data === 'object') this.onFrame(data);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.lastClose = { code: e.code, reason: e.reason };
       if (!openedAt) this.failures += 1;
       // A socket that dies right after opening must not reset the backoff, or a server that
       // accepts and then drops would be hammered.
@@ -284,34 +210,10 @@ export class LiveSocket {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    removeEventListener('online', this.wake);
+    document.removeEventListener('visibilitychange', this.wakeIfShown);
     const ws = this.ws;
     this.ws = null;
     ws?.close();
   }
-}
-
-// Glue between a ChatLog and a LiveSocket: live frames, error frames, and re-sending what the
-// previous socket may have lost. `history` re-reads the room and merges it before re-sending,
-// so a message the server stored just before the drop is confirmed, not sent twice.
-export function wireChat(log, sock, { history, onError }) {
-  sock.onFrame = (f) => {
-    if (typeof f.error === 'string') {
-      const p = log.pending.find((x) => x.sent);
-      if (p) log.fail(p);
-      onError?.(f.error);
-    } else log.add(f);
-  };
-  sock.onOpen = async () => {
-    for (const p of log.pending) p.sent = false;
-    const ok = await history();
-    if (ok !== false) flush();
-  };
-  function flush() {
-    for (const p of log.pending) if (!p.sent) p.sent = sock.send({ message: p.text });
-  }
-  return (text) => {
-    const p = log.queue(text);
-    p.sent = sock.send({ message: text });
-    return p;
-  };
 }

@@ -1,67 +1,18 @@
-// The owner's inbox: login, room list (polled), conversations, profile.
+// The owner's inbox: login, room list (live over the owner channel, polled while it is
+// down), conversations, profile.
 import { t, apply, onLangChange } from './i18n.js';
 import {
-  $, boot, request, wsUrl, show, fmtTime, buildFields, readForm, fillForm, showErrors, errorText,
-  ChatLog, LiveSocket, wireChat, MAX_LEN,
+  $, boot, request, show, fmtTime, buildFields, readForm, fillForm, showErrors, errorText,
+  LiveSocket, MAX_LEN,
 } from './api.js';
+import { ChatLog, RoomChat, Typing, outboxStore } from './chat.js';
+import { tokens, saveTokens, authed, ownerWsUrl, onExpired } from './owner-session.js';
 
 boot();
 const enc = encodeURIComponent;
 const VIEWS = ['login', 'inbox', 'room', 'prof'];
 
-// Tokens go to sessionStorage, not localStorage: they are bearer credentials for the whole
-// account, and the inbox is often opened on a shared or borrowed device. sessionStorage dies
-// with the tab, so closing it logs out; localStorage would keep the account open for good.
-const TOK = 'carinfo.tokens';
-let tokens = null;
-try { tokens = JSON.parse(sessionStorage.getItem(TOK)); } catch { /* storage blocked: log in each time */ }
-
-function saveTokens(tk) {
-  tokens = tk;
-  try {
-    if (tk) sessionStorage.setItem(TOK, JSON.stringify(tk));
-    else sessionStorage.removeItem(TOK);
-  } catch { /* kept in memory only */ }
-}
-
-let refreshing = null;
-// One refresh at a time: parallel 401s share it, and with rotation a second concurrent
-// refresh would present an already-used refresh token.
-function refresh() {
-  refreshing ||= (async () => {
-    if (!tokens?.refresh) return 'fail';
-    const r = await request('POST', '/api/token/refresh/', { body: { refresh: tokens.refresh } });
-    if (!tokens) return 'fail';
-    if (r.status === 200 && r.data?.access) {
-      saveTokens({ access: r.data.access, refresh: r.data.refresh || tokens.refresh });
-      return 'ok';
-    }
-    return r.status === 0 || r.status >= 500 ? 'down' : 'fail';
-  })().finally(() => { refreshing = null; });
-  return refreshing;
-}
-
-async function authed(method, path, opts = {}) {
-  if (!tokens) return { status: 401, data: null, headers: new Headers() };
-  const used = tokens.access;
-  const r = await request(method, path, { ...opts, token: used });
-  if (r.status !== 401 || !tokens) return r;
-  // Another call may have refreshed while this one was in flight.
-  const state = tokens.access !== used ? 'ok' : await refresh();
-  if (state === 'down') return r;
-  if (state === 'ok' && tokens) {
-    const again = await request(method, path, { ...opts, token: tokens.access });
-    if (again.status !== 401) return again;
-  }
-  logout('session_expired');
-  return r;
-}
-
-function jwtExp(tok) {
-  try {
-    return JSON.parse(atob(tok.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))).exp * 1000;
-  } catch { return 0; }
-}
+onExpired(() => logout('session_expired'));
 
 let noticeKey = '';
 function notice(key = '') { noticeKey = key; $('#notice').textContent = key ? t(key) : ''; }
@@ -69,7 +20,9 @@ function notice(key = '') { noticeKey = key; $('#notice').textContent = key ? t(
 function logout(reason) {
   saveTokens(null);
   etag = null; rooms = [];
+  roomFrames.clear();
   clearTimeout(pollTimer);
+  stopChannel();
   closeRoom();
   $('#rooms').replaceChildren();
   notice(reason);
@@ -113,25 +66,119 @@ $('#login-form').addEventListener('submit', async (e) => {
 // ---- room list
 
 let rooms = []; let etag = null; let pollTimer = null; let polling = false;
+// Room frames by room id, numbered, so a list fetched while frames arrived does not undo them.
+const roomFrames = new Map(); let frameNo = 0; let fetchNo = 0; let shownFetch = 0;
 
+const byActivity = (a, b) => (b.updated_at || '').localeCompare(a.updated_at || '') || (b.id || '').localeCompare(a.id || '');
+
+async function fetchRooms() {
+  const no = ++fetchNo; const framesBefore = frameNo;
+  const r = await authed('GET', '/api/chat/rooms/', { headers: etag ? { 'If-None-Match': etag } : {} });
+  if (r.status !== 200 || !Array.isArray(r.data) || no < shownFetch || !tokens) return;
+  shownFetch = no;
+  etag = r.headers.get('ETag');
+  rooms = r.data; // already newest activity first
+  for (const { room, no: n } of roomFrames.values()) {
+    const listed = rooms.find((x) => x.id === room.id);
+    if (n > framesBefore && (!listed || (room.updated_at || '') >= (listed.updated_at || ''))) upsertRoom(room);
+  }
+  renderRooms();
+}
+
+function upsertRoom(room) {
+  const i = rooms.findIndex((x) => x.id === room.id);
+  if (i >= 0) rooms[i] = room; else rooms.push(room);
+  rooms.sort(byActivity);
+}
+
+// The polling fallback: only while the owner channel is down.
 async function poll() {
   clearTimeout(pollTimer);
-  if (!tokens || polling) return; // the poll in flight schedules the next one
+  if (!tokens || polling || channelUp) return; // the poll in flight schedules the next one
   if (!document.hidden) {
     polling = true;
-    try {
-      const r = await authed('GET', '/api/chat/rooms/', { headers: etag ? { 'If-None-Match': etag } : {} });
-      if (r.status === 200 && Array.isArray(r.data)) {
-        etag = r.headers.get('ETag');
-        rooms = r.data; // already newest activity first
-        renderRooms();
-      }
-    } finally { polling = false; }
+    try { await fetchRooms(); } finally { polling = false; }
   }
   clearTimeout(pollTimer);
-  if (tokens) pollTimer = setTimeout(poll, 3000);
+  if (tokens && !channelUp) pollTimer = setTimeout(poll, 3000);
 }
 document.addEventListener('visibilitychange', () => { if (!document.hidden) poll(); });
+
+// ---- owner channel: room updates, messages, typing and read marks of every room, pushed
+
+let channel = null; let channelUp = false;
+function channelState(state) { $('#inbox').dataset.channel = state; }
+
+function startChannel() {
+  if (channel) return;
+  channel = new LiveSocket({
+    url: (failures, lastClose) => ownerWsUrl('/ws/owner/', {}, failures, lastClose),
+    onFrame: channelFrame,
+    onOpen: async () => {
+      // Connect first, then fetch: whatever changed before the socket opened is in the list,
+      // whatever changes after arrives as a frame.
+      channelUp = true;
+      clearTimeout(pollTimer);
+      await fetchRooms();
+      if (channelUp) channelState('live');
+    },
+    onStatus: (s) => {
+      if (s === 'online') return;
+      channelUp = false;
+      channelState(s);
+      if (s === 'offline') poll();
+    },
+  });
+  channel.start();
+}
+
+function stopChannel() {
+  channel?.stop();
+  channel = null; channelUp = false;
+  channelState('offline');
+}
+
+function channelFrame(f) {
+  if (f.type === 'room' && f.room?.id) {
+    roomFrames.set(f.room.id, { room: f.room, no: ++frameNo });
+    etag = null; // the list shown is no longer the one that ETag names
+    upsertRoom(f.room);
+    renderRooms();
+  } else if (f.type === 'message' && f.message) {
+    if (cur?.id === f.message.room_id) cur.chat.frame(f.message);
+  } else if (f.type === 'typing' && f.sender_type === 'visitor') {
+    showTyping(f.room_id);
+  } else if (f.type === 'read' && f.sender_type === 'visitor') {
+    const room = rooms.find((x) => x.id === f.room_id);
+    if (room) room.visitor_last_read_id = f.message_id;
+    if (cur?.id === f.room_id) cur.log.markSeen(f.message_id);
+  }
+}
+
+// "typing…" in the room's row, and in its conversation when open, for a few seconds.
+const typingRooms = new Map();
+function showTyping(roomId) {
+  if (cur?.id === roomId) cur.typing.show();
+  clearTimeout(typingRooms.get(roomId));
+  const had = typingRooms.has(roomId);
+  typingRooms.set(roomId, setTimeout(() => { typingRooms.delete(roomId); rowTyping(roomId); }, 4000));
+  if (!had) rowTyping(roomId);
+}
+
+function rowTyping(roomId) {
+  const a = $(`#rooms [data-room-id="${CSS.escape(roomId)}"]`);
+  if (!a) return;
+  a.querySelector('.typing')?.remove();
+  a.classList.toggle('is-typing', typingRooms.has(roomId));
+  if (typingRooms.has(roomId)) {
+    // Takes the preview's place (the stylesheet hides the preview meanwhile).
+    const s = document.createElement('span');
+    s.className = 'typing';
+    s.dataset.testid = 'room-typing';
+    s.textContent = t('typing');
+    a.querySelector('.preview').after(s);
+  }
+}
 
 function roomItem(r) {
   const li = document.createElement('li');
@@ -148,11 +195,14 @@ function roomItem(r) {
   time.textContent = fmtTime(time.dateTime);
   a.querySelector('.preview').textContent = lm ? `${lm.sender_type === 'owner' ? `${t('you')}: ` : ''}${lm.content}` : '';
   if (r.unread_count > 0) {
+    // The number is for the eye; the sentence is what a screen reader says (aria-label on a
+    // plain span is not announced).
     const b = document.createElement('span');
     b.className = 'badge';
     b.dataset.testid = 'unread';
-    b.textContent = r.unread_count;
-    b.setAttribute('aria-label', t('unread', { n: r.unread_count }));
+    b.innerHTML = '<span aria-hidden="true"></span><span class="sr"></span>';
+    b.firstChild.textContent = r.unread_count;
+    b.lastChild.textContent = t('unread', { n: r.unread_count });
     a.append(b);
   }
   li.append(a);
@@ -160,11 +210,12 @@ function roomItem(r) {
 }
 
 function renderRooms() {
-  // Polling re-renders the list; keep keyboard focus on the room it was on.
+  // Updates re-render the list; keep keyboard focus on the room it was on.
   const focused = document.activeElement?.dataset?.roomId;
   show($('#no-rooms'), rooms.length === 0);
   show($('#rooms'), rooms.length > 0);
   $('#rooms').replaceChildren(...rooms.map(roomItem));
+  for (const id of typingRooms.keys()) rowTyping(id);
   if (focused) $(`[data-room-id="${CSS.escape(focused)}"]`)?.focus();
   if (cur) roomTitle();
 }
@@ -176,44 +227,41 @@ let cur = null; let statusKey = '';
 const chatErr = (msg) => { $('#chat-err').textContent = msg; };
 function setStatus(k) { statusKey = k; $('#chat-status').textContent = k ? t(k) : ''; }
 
+// Title and name from the room list, and the visitor's read mark it carries.
 function roomTitle() {
-  const name = rooms.find((r) => r.id === cur.id)?.visitor_name || '';
+  const room = rooms.find((r) => r.id === cur.id);
+  const name = room?.visitor_name || '';
   $('#room-h').textContent = name || t('visitor');
   if (name) cur.log.setName('visitor', name);
+  cur.log.markSeen(room?.visitor_last_read_id);
 }
 
 function openRoom(id) {
-  const log = new ChatLog($('#log'), 'owner');
+  // sessionStorage like the tokens: what waits to be sent belongs to this tab's session.
+  const log = new ChatLog($('#log'), 'owner', { outbox: outboxStore(() => sessionStorage, `carinfo.outbox.${id}`) });
   const loadHistory = async () => {
     const r = await authed('GET', `/api/chat/rooms/${enc(id)}/messages/`);
     if (cur?.id !== id) return false;
     if (r.status === 200 && Array.isArray(r.data)) { r.data.forEach((m) => log.add(m)); return true; }
-    if (r.status === 403 || r.status === 404) { cur.sock.stop(); setStatus(''); chatErr(t('room_gone')); return false; }
+    if (r.status === 403 || r.status === 404) { cur.chat.stop(); setStatus(''); chatErr(t('room_gone')); return false; }
     return null;
   };
   const sock = new LiveSocket({
-    url: async (failures) => {
-      if (!tokens) return null;
-      const exp = jwtExp(tokens.access);
-      // The gateway accepts only live access tokens and a refused handshake has no status a
-      // browser can read, so refresh when the token is about to expire or the last try failed.
-      if ((exp && exp - Date.now() < 30000) || failures === 1) {
-        if ((await refresh()) === 'fail') { logout('session_expired'); return null; }
-      }
-      return tokens && wsUrl(`/ws/chat/${enc(id)}/`, { token: tokens.access });
-    },
+    url: (failures, lastClose) => ownerWsUrl(`/ws/chat/${enc(id)}/`, chat.resume(failures), failures, lastClose),
     onStatus: setStatus,
   });
-  const send = wireChat(log, sock, { history: loadHistory, onError: chatErr });
-  cur = { id, log, sock, send };
+  const typing = new Typing($('#typing'), () => rooms.find((r) => r.id === id)?.visitor_name || t('visitor'));
+  const chat = new RoomChat(log, sock, { history: loadHistory, onError: chatErr, typing });
+  cur = { id, log, chat, typing };
   roomTitle();
   chatErr('');
+  if (typingRooms.has(id)) typing.show();
   sock.start();
   loadHistory();
 }
 
 function closeRoom() {
-  cur?.sock.stop();
+  cur?.chat.stop();
   cur = null;
   setStatus('');
 }
@@ -225,13 +273,14 @@ $('#send-form').addEventListener('submit', (e) => {
   chatErr('');
   if (!cur || !text) return;
   if (text.length > MAX_LEN) { chatErr(t('too_long')); return; }
-  cur.send(text);
+  cur.chat.send(text);
   box.value = '';
   box.focus();
 });
 $('#text').addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('#send-form').requestSubmit(); }
 });
+$('#text').addEventListener('input', (e) => { if (e.target.value.trim()) cur?.chat.typed(); });
 
 // ---- profile
 
@@ -274,6 +323,7 @@ function route() {
       view = 'prof';
       openProfile();
     } else view = 'inbox';
+    startChannel();
     poll();
   }
   show($(`#${view}`));

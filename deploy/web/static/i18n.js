@@ -85,6 +85,9 @@ const S = {
   sending: ['Sending…', 'Отправляется…', 'Yuborilmoqda…'],
   delivered: ['Delivered', 'Доставлено', 'Yetkazildi'],
   failed: ['Not sent', 'Не отправлено', 'Yuborilmadi'],
+  seen: ['Seen', 'Просмотрено', 'Ko‘rildi'],
+  typing: ['typing…', 'печатает…', 'yozmoqda…'],
+  typing_who: ['{who} is typing…', '{who} печатает…', '{who} yozmoqda…'],
   too_long: [
     'The message is too long (at most 4096 characters).',
     'Сообщение слишком длинное (не более 4096 символов).',

@@ -1,9 +1,9 @@
 // The page behind the QR code: sticker check, public profile or activation, anonymous chat.
 import { t, apply, onLangChange } from './i18n.js';
 import {
-  $, boot, request, wsUrl, show, buildFields, readForm, showErrors, errorText,
-  ChatLog, LiveSocket, wireChat, MAX_LEN,
+  $, boot, request, wsUrl, show, buildFields, readForm, showErrors, errorText, LiveSocket, MAX_LEN,
 } from './api.js';
+import { ChatLog, RoomChat, Typing, outboxStore } from './chat.js';
 
 boot();
 const sticker = decodeURIComponent((location.pathname.match(/\/u\/([^/]+)/) || [])[1] || '');
@@ -11,6 +11,8 @@ const enc = encodeURIComponent;
 // The visitor token is the visitor's only credential; it lives in localStorage (not
 // sessionStorage) on purpose, so that a reload or a return to the car resumes the same room.
 const KEY = `carinfo.chat.${sticker}`;
+// Messages the server has not acknowledged yet, resent with their client_id after a reload.
+const outbox = outboxStore(() => localStorage, `${KEY}.outbox`);
 
 function done() { show($('#loading'), false); }
 
@@ -93,11 +95,14 @@ function activation() {
 function chat() {
   let session = null;
   try { session = JSON.parse(localStorage.getItem(KEY)); } catch { /* corrupt or blocked: start fresh */ }
-  let log; let sock = null; let send = null; let starting = null; let statusKey = '';
+  // Without a room there is nobody to resend to: whatever was queued for one is dropped.
+  if (!session?.room_id || !session.visitor_token) { session = null; outbox.save([]); }
+  let log; let chatLink = null; let starting = null; let statusKey = '';
   const err = (msg) => { $('#chat-err').textContent = msg; };
   const setStatus = (k) => { statusKey = k; $('#chat-status').textContent = k ? t(k) : ''; };
   onLangChange(() => setStatus(statusKey));
-  const fresh = () => { log = new ChatLog($('#log'), 'visitor'); };
+  const typing = new Typing($('#typing'), () => t('owner_label'));
+  const fresh = () => { log = new ChatLog($('#log'), 'visitor', { outbox }); };
   fresh();
 
   async function history() {
@@ -111,9 +116,10 @@ function chat() {
   }
 
   function forget() {
-    sock?.stop();
-    sock = null; session = null;
+    chatLink?.stop();
+    chatLink = null; session = null;
     try { localStorage.removeItem(KEY); } catch { /* nothing stored then */ }
+    outbox.save([]);
     fresh();
     setStatus('');
     show($('#name-row'));
@@ -122,11 +128,13 @@ function chat() {
 
   function connect() {
     show($('#name-row'), false);
-    sock = new LiveSocket({
-      url: async () => session && wsUrl(session.ws_path || `/ws/chat/${session.room_id}/`, { visitor: session.visitor_token }),
+    const sock = new LiveSocket({
+      url: async (failures) => session && wsUrl(session.ws_path || `/ws/chat/${session.room_id}/`, {
+        ...chatLink.resume(failures), visitor: session.visitor_token,
+      }),
       onStatus: setStatus,
     });
-    send = wireChat(log, sock, { history, onError: err });
+    chatLink = new RoomChat(log, sock, { history, onError: err, typing });
     sock.start();
   }
 
@@ -150,7 +158,7 @@ function chat() {
     const text = raw.trim();
     if (!text) return false;
     if (text.length > MAX_LEN) { err(t('too_long')); return false; }
-    if (session && sock) { send(text); return true; }
+    if (session && chatLink) { chatLink.send(text); return true; }
     // The socket of a new room flushes queued messages once it opens.
     const p = log.queue(text);
     if (!(await startRoom())) log.fail(p);
@@ -172,12 +180,13 @@ function chat() {
   $('#text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); $('#send-form').requestSubmit(); }
   });
+  $('#text').addEventListener('input', (e) => { if (e.target.value.trim()) chatLink?.typed(); });
 
   show($('#chat'));
-  if (session?.room_id && session.visitor_token) {
+  if (session) {
     connect();
     history();
-  } else session = null;
+  }
 }
 
 load();
