@@ -5,7 +5,8 @@ set -euo pipefail
 SCREENSHOT_DIR="$(realpath -m "${SCREENSHOT_DIR:-./test-artifacts/e2e}")"
 export SCREENSHOT_DIR
 cd "$(dirname "$0")"
-if [ ! -d node_modules/playwright-core ]; then
+# A node_modules from before axe-core joined the lock file lacks it, so check both.
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/axe-core ]; then
   npm ci --no-audit --no-fund
 fi
 if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
