@@ -16,13 +16,12 @@ use std::{
     time::Duration,
 };
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     fanout::Fanout,
-    store::{ChatStore, PendingMessage, StoreError},
+    store::{ChatStore, Committed, PendingMessage, StoreError},
 };
 
 /// Most messages in one transaction.
@@ -30,9 +29,7 @@ const MAX_BATCH: usize = 512;
 
 struct Job {
     pending: PendingMessage,
-    /// The broadcast frame, serialised once for every socket and replica.
-    frame: Utf8Bytes,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Committed, StoreError>>,
 }
 
 /// The handle sessions commit through.
@@ -78,24 +75,17 @@ impl MessageWriter {
             .is_ok()
     }
 
-    /// Commits one message, then delivers `frame` (its broadcast frame) to the room; returns
-    /// once it is durable and queued for the room's sockets.
-    pub async fn commit(
-        &self,
-        pending: PendingMessage,
-        frame: Utf8Bytes,
-    ) -> Result<(), StoreError> {
+    /// Commits one message, then delivers it to the room; returns once it is durable and
+    /// queued for the room's sockets, with what the store made of it (a message whose client
+    /// id the room already holds is not stored again).
+    pub async fn commit(&self, pending: PendingMessage) -> Result<Committed, StoreError> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         pending.message.room_id.0.hash(&mut hasher);
         let shard = (hasher.finish() % self.shards.len() as u64) as usize;
         let (done, result) = oneshot::channel();
         let closed = || StoreError::Other(sqlx::Error::WorkerCrashed);
         self.shards[shard]
-            .send(Job {
-                pending,
-                frame,
-                done,
-            })
+            .send(Job { pending, done })
             .await
             .map_err(|_| closed())?;
         result.await.map_err(|_| closed())?
@@ -110,7 +100,6 @@ async fn run_writer(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut frames = Vec::with_capacity(MAX_BATCH);
     let mut senders = Vec::with_capacity(MAX_BATCH);
     let mut closed = false;
     loop {
@@ -129,7 +118,6 @@ async fn run_writer(
         }
         for job in jobs.drain(..) {
             batch.push(job.pending);
-            frames.push(job.frame);
             senders.push(job.done);
         }
         let started = std::time::Instant::now();
@@ -137,13 +125,13 @@ async fn run_writer(
         metrics::histogram!("chat_commit_duration_seconds").record(started.elapsed().as_secs_f64());
         metrics::histogram!("chat_commit_batch_size").record(batch.len() as f64);
         match outcome {
-            Ok(()) => {
+            Ok(committed) => {
                 let started = std::time::Instant::now();
-                fanout.committed(&batch, &frames).await;
+                fanout.committed(&batch, &committed).await;
                 metrics::histogram!("chat_fanout_duration_seconds")
                     .record(started.elapsed().as_secs_f64());
-                for done in senders.drain(..) {
-                    let _ = done.send(Ok(()));
+                for (done, message) in senders.drain(..).zip(committed.messages) {
+                    let _ = done.send(Ok(message));
                 }
             }
             Err(e) => {
@@ -160,6 +148,7 @@ async fn run_writer(
             }
         }
         batch.clear();
-        frames.clear();
+        // A sender whose message has no outcome (never, short of a store bug) hears it failed.
+        senders.clear();
     }
 }

@@ -87,6 +87,13 @@ pub trait EventBus: Send + Sync + 'static {
     /// Live events on subjects matching `filter` (NATS wildcards), from now on.
     async fn subscribe(&self, filter: &str) -> Result<BoxStream<'static, Envelope>, BusError>;
 
+    /// Returns once the broker has processed everything this process sent before, the
+    /// subscriptions included: from then on they receive whatever anyone publishes. `probe`
+    /// is a subject this service may publish to and nobody subscribes to.
+    async fn sync(&self, _probe: &str) -> Result<(), BusError> {
+        Ok(())
+    }
+
     /// Every stored event matching `filter` that durable consumer `name` has not
     /// acknowledged yet, then live ones. Survives broker restarts.
     async fn consume_durable(

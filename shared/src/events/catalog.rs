@@ -198,11 +198,44 @@ impl MessagePosted {
             self,
         )
     }
+}
 
-    /// The subject on which the gateway replicas hand each other a room's committed messages
-    /// as they commit (core NATS, outside every stream): `live.chat.rooms.<room_id>.messages`.
-    pub fn live_subject_for(room_id: Uuid) -> String {
-        format!("live.chat.rooms.{room_id}.messages")
+/// The subjects on which the gateway replicas hand each other what happens in rooms as it
+/// happens (core NATS, outside every stream, nothing stored). All of an owner's rooms are
+/// under `live.chat.owners.<owner_id>.`, so the owner channel takes one subscription and a
+/// room's sockets another.
+pub mod live {
+    use uuid::Uuid;
+
+    /// What a gateway publishes to learn that its subscriptions are in place (nobody
+    /// subscribes to it; see `EventBus::sync`).
+    pub const SYNC: &str = "live.chat.sync";
+
+    /// `live.chat.owners.<owner_id>.rooms.<room_id>.messages`: each committed message, as the
+    /// room socket's frame.
+    pub fn messages(owner_id: Uuid, room_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.rooms.{room_id}.messages")
+    }
+
+    /// `live.chat.owners.<owner_id>.rooms.<room_id>.signals`: typing and read frames.
+    pub fn signals(owner_id: Uuid, room_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.rooms.{room_id}.signals")
+    }
+
+    /// What a room's sockets need: its messages and signals.
+    pub fn room(owner_id: Uuid, room_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.rooms.{room_id}.*")
+    }
+
+    /// `live.chat.owners.<owner_id>.inbox.<room_id>`: the room as the owner's list shows it,
+    /// whenever it is created or changes.
+    pub fn inbox(owner_id: Uuid, room_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.inbox.{room_id}")
+    }
+
+    /// Everything of one owner's rooms: what the owner channel needs.
+    pub fn owner(owner_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.>")
     }
 }
 

@@ -372,6 +372,23 @@ impl EventBus for NatsBus {
             .boxed())
     }
 
+    async fn sync(&self, probe: &str) -> Result<(), BusError> {
+        // The server handles a connection's operations in order and answers a request nobody
+        // subscribes to with "no responders": that answer proves the earlier ones done.
+        match self
+            .client
+            .request(
+                format!("{}{probe}", self.subject_prefix),
+                bytes::Bytes::new(),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     fn reconnections(&self) -> Option<watch::Receiver<u64>> {
         Some(self.reconnections.clone())
     }

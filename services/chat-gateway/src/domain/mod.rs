@@ -7,7 +7,7 @@ pub mod room;
 pub mod sender_type;
 pub mod visitor_token;
 
-pub use message::{Message, MessageId};
+pub use message::{ClientId, Message, MessageId, NewMessage};
 pub use message_text::MessageText;
 pub use participant::{Participant, Refusal};
 pub use room::{NewRoom, Room, RoomAccess, RoomId, VisitorName};

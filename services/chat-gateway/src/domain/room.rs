@@ -4,7 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 use shared::ids::UserId;
 use uuid::Uuid;
 
-use super::{message::Message, VisitorTokenHash};
+use super::{
+    message::{Message, MessageId},
+    VisitorTokenHash,
+};
 
 /// A room id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, derive_more::Display)]
@@ -80,6 +83,8 @@ pub struct Room {
     pub last_message: Option<Message>,
     /// Visitor messages the owner has not seen.
     pub unread_count: i64,
+    /// The last message the visitor has read.
+    pub visitor_last_read_id: Option<MessageId>,
 }
 
 /// What authorising access to a room needs.

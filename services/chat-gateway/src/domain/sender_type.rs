@@ -11,3 +11,30 @@ pub enum SenderType {
     /// The car owner.
     Owner,
 }
+
+impl SenderType {
+    /// As the guide spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visitor => "visitor",
+            Self::Owner => "owner",
+        }
+    }
+
+    /// The other side of the room.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Visitor => Self::Owner,
+            Self::Owner => Self::Visitor,
+        }
+    }
+
+    /// The guide's spelling back; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "visitor" => Some(Self::Visitor),
+            "owner" => Some(Self::Owner),
+            _ => None,
+        }
+    }
+}

@@ -107,6 +107,7 @@ pub async fn start_chat(
         })
         .await?;
     tracing::info!(room.id = %room.id, user.id = %owner_id, "room created");
+    state.fanout.room_changed(&room).await;
     Ok((
         StatusCode::CREATED,
         Json(StartChatResponse {

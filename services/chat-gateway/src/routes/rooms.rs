@@ -19,7 +19,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::messages::HistoryMessage;
 use crate::{domain::Room, state::AppState};
 
-/// A room in the owner's list: the guide's fields, plus `last_message` and `unread_count`.
+/// A room in the owner's list: the guide's fields, plus `last_message`, `unread_count` and
+/// `visitor_last_read_id`.
 #[derive(Serialize, ToSchema)]
 pub struct RoomSummary {
     /// Room id.
@@ -40,6 +41,9 @@ pub struct RoomSummary {
     pub last_message: Option<HistoryMessage>,
     /// Visitor messages since the owner last read the room.
     pub unread_count: i64,
+    /// The last message the visitor has read (a `carinfo.v2` socket's read frame), or null.
+    #[schema(format = Uuid)]
+    pub visitor_last_read_id: Option<String>,
 }
 
 impl From<Room> for RoomSummary {
@@ -53,6 +57,7 @@ impl From<Room> for RoomSummary {
             updated_at: shared::time::format(&room.updated_at),
             last_message: room.last_message.as_ref().map(HistoryMessage::from),
             unread_count: room.unread_count,
+            visitor_last_read_id: room.visitor_last_read_id.map(|id| id.to_string()),
         }
     }
 }

@@ -29,7 +29,7 @@ use shared::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::{rows::MessageRow, PendingMessage};
+use super::rows::MessageRow;
 use crate::domain::Message;
 
 /// How long a relay's hold on the log lasts without renewal.
@@ -159,7 +159,7 @@ impl OutboxStore for MessageLog {
             Pool::Postgres(pool) => {
                 sqlx::query_as(
                     "select m.tx_id::text::bigint as tx, m.seq, r.owner_id, m.traceparent, \
-                     m.id, m.room_id, m.sender_type, m.content, m.created_at \
+                     m.id, m.room_id, m.sender_type, m.content, m.created_at, m.position \
                      from messages m join rooms r on r.id = m.room_id \
                      where (m.tx_id, m.seq) > ($1::text::xid8, $2) \
                      and m.tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
@@ -174,7 +174,7 @@ impl OutboxStore for MessageLog {
             Pool::Sqlite(pool) => {
                 sqlx::query_as(
                     "select 0 as tx, m.seq, r.owner_id, m.traceparent, \
-                     m.id, m.room_id, m.sender_type, m.content, m.created_at \
+                     m.id, m.room_id, m.sender_type, m.content, m.created_at, m.position \
                      from messages m join rooms r on r.id = m.room_id \
                      where m.seq > ?1 order by m.seq limit ?2",
                 )
@@ -189,14 +189,14 @@ impl OutboxStore for MessageLog {
         Ok(rows
             .into_iter()
             .map(|row| {
-                let pending = PendingMessage {
-                    message: Message::from(row.message),
-                    owner_id: UserId::from(row.owner_id),
-                    traceparent: row.traceparent,
-                };
+                let message = Message::from(row.message);
                 Claimed {
                     seq: row.seq,
-                    event: crate::events::message_posted(&pending),
+                    event: crate::events::message_posted(
+                        &message,
+                        UserId::from(row.owner_id),
+                        row.traceparent,
+                    ),
                 }
             })
             .collect())

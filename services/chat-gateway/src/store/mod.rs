@@ -2,6 +2,7 @@
 //! [`shared::db::Database`] (the same SQL on Postgres and SQLite but for the batch write of
 //! messages), and the intent-level error both backends translate into.
 
+mod batch;
 mod message_log;
 mod postgres;
 pub mod rows;
@@ -13,7 +14,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shared::{db::Schema, ids::UserId};
 
-use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
+use crate::domain::{
+    Message, MessageId, NewMessage, NewRoom, Room, RoomAccess, RoomId, SenderType,
+};
+pub use batch::{Committed, CommittedBatch};
 pub use message_log::MessageLog;
 pub use rows::Owner;
 
@@ -54,57 +58,11 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Debug, Clone)]
 pub struct PendingMessage {
     /// The message.
-    pub message: Message,
+    pub message: NewMessage,
     /// The room's owner (carried in the event).
     pub owner_id: UserId,
     /// The sender's trace, so the event carries it across the broker.
     pub traceparent: Option<String>,
-}
-
-/// How one committed batch changes one room's inbox entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomActivity {
-    /// The room.
-    pub room_id: RoomId,
-    /// Its newest message in the batch.
-    pub last: Message,
-    /// The owner wrote in this batch: unread restarts from `added`.
-    pub reset_unread: bool,
-    /// Visitor messages since the owner last wrote.
-    pub added_unread: i64,
-    /// Messages of the room in the batch.
-    pub added_messages: i64,
-}
-
-/// Folds a batch into one activity per room, sorted by room id so concurrent batches lock
-/// rooms in the same order.
-pub fn room_activity(batch: &[PendingMessage]) -> Vec<RoomActivity> {
-    let mut by_room: std::collections::BTreeMap<uuid::Uuid, RoomActivity> = Default::default();
-    for pending in batch {
-        let m = &pending.message;
-        let entry = by_room.entry(m.room_id.0).or_insert_with(|| RoomActivity {
-            room_id: m.room_id,
-            last: m.clone(),
-            reset_unread: false,
-            added_unread: 0,
-            added_messages: 0,
-        });
-        entry.last = m.clone();
-        entry.added_messages += 1;
-        match m.sender_type {
-            SenderType::Owner => {
-                entry.reset_unread = true;
-                entry.added_unread = 0;
-            }
-            SenderType::Visitor => entry.added_unread += 1,
-        }
-    }
-    by_room.into_values().collect()
-}
-
-/// The preview kept on the room for the inbox.
-pub fn preview(content: &str) -> String {
-    content.chars().take(PREVIEW_CHARS).collect()
 }
 
 /// Characters of the last message shown in the room list.
@@ -139,22 +97,41 @@ pub trait ChatStore: Send + Sync + 'static {
         limit: Option<i64>,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// A room's latest `limit` messages, oldest first.
-    async fn list_recent_messages(
+    /// A room's messages after `position`, in order, at most `limit`.
+    async fn list_messages_after(
         &self,
         room: RoomId,
+        position: i64,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError>;
 
-    /// Commits a batch of messages and their rooms' activity in one transaction; the relay of
+    /// One message of a room.
+    async fn find_message(
+        &self,
+        room: RoomId,
+        id: MessageId,
+    ) -> Result<Option<Message>, StoreError>;
+
+    /// Commits a batch of messages and their rooms' activity in one transaction, each in its
+    /// room's order, except messages whose client id the room already holds; the relay of
     /// [`Self::message_log`] publishes their events.
-    async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError>;
+    async fn insert_messages(&self, batch: &[PendingMessage])
+        -> Result<CommittedBatch, StoreError>;
 
     /// The messages table as the log of their events, relayed as `holder`.
     fn message_log(&self, holder: String) -> MessageLog;
 
-    /// The owner has seen the room.
-    async fn mark_read_by_owner(&self, room: RoomId) -> Result<(), StoreError>;
+    /// The owner has seen the whole room; the room as it is now, if that changed it.
+    async fn mark_read_by_owner(&self, room: RoomId) -> Result<Option<Room>, StoreError>;
+
+    /// `side` has read `message` (of `room`) and everything before it; the room as it is now,
+    /// if that moved the side's read position forward.
+    async fn mark_read(
+        &self,
+        room: RoomId,
+        side: SenderType,
+        message: &Message,
+    ) -> Result<Option<Room>, StoreError>;
 
     /// A value of the projection state, created with `default` when absent.
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError>;
@@ -169,38 +146,6 @@ pub static SCHEMA: Schema<dyn ChatStore> = Schema {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::domain::MessageText;
-
-    fn pending(room: RoomId, sender: SenderType) -> PendingMessage {
-        PendingMessage {
-            message: Message::new(room, sender, MessageText::parse("x").unwrap()),
-            owner_id: UserId::new_random(),
-            traceparent: None,
-        }
-    }
-
-    #[test]
-    fn activity_counts_visitor_messages_since_the_owner_last_wrote() {
-        let a = RoomId::generate();
-        let b = RoomId::generate();
-        let batch = vec![
-            pending(a, SenderType::Visitor),
-            pending(a, SenderType::Owner),
-            pending(a, SenderType::Visitor),
-            pending(b, SenderType::Visitor),
-            pending(b, SenderType::Visitor),
-        ];
-        let activity = room_activity(&batch);
-        let of = |room: RoomId| activity.iter().find(|x| x.room_id == room).unwrap();
-        assert!(of(a).reset_unread);
-        assert_eq!(of(a).added_unread, 1);
-        assert_eq!(of(a).last, batch[2].message);
-        assert!(!of(b).reset_unread);
-        assert_eq!(of(b).added_unread, 2);
-        assert_eq!(of(a).added_messages, 3);
-    }
-
     #[test]
     fn both_backends_have_the_same_migrations() {
         let postgres = shared::testing::migration_names("chat", "postgres");

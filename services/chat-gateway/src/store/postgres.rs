@@ -1,59 +1,96 @@
 //! The Postgres half of the message batch write: one statement, so one round trip, whatever
-//! the batch size. The events leave from the messages table itself (`super::message_log`).
+//! the batch size (plus a look-up of client ids when the batch carries any). The events leave
+//! from the messages table itself (`super::message_log`).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
+use super::{
+    batch::{assemble, ordinals, preview, room_activity, split_repeats},
+    rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS},
+    CommittedBatch, PendingMessage,
+};
+use crate::domain::{ClientId, Message, Room, RoomId};
 
-/// The messages and their rooms' inbox entries in one statement (so one implicit transaction
+/// The rooms' inbox entries, then the messages, in one statement (so one implicit transaction
 /// and one round trip): `unnest` turns each column array into rows, and the data-modifying
-/// `with` part runs whether or not the final part reads it. The text is the same for every
+/// `with` parts run whether or not the final part reads them. The text is the same for every
 /// batch size, so the prepared statement is reused.
+///
+/// The update takes each room row's lock, so commits into one room are serialised: a
+/// message's position is the room's count before the batch plus its place in the batch, and
+/// its time is the room's last-message time, which never goes back (a replica with a slower
+/// clock cannot stamp a message before one already committed).
 const INSERT_BATCH: &str = "\
 with touched as ( \
     update rooms set updated_at = greatest(rooms.updated_at, v.at), \
-    last_message_id = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.mid else rooms.last_message_id end, \
-    last_message_sender = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.sender else rooms.last_message_sender end, \
-    last_message_content = case when v.at >= coalesce(rooms.last_message_at, v.at) then v.preview else rooms.last_message_content end, \
+    last_message_id = v.mid, last_message_sender = v.sender, last_message_content = v.preview, \
     last_message_at = greatest(rooms.last_message_at, v.at), \
     unread_count = case when v.reset then v.added else rooms.unread_count + v.added end, \
     message_count = rooms.message_count + v.total \
     from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::bool[], $12::bigint[], $13::bigint[]) \
         as v(room_id, mid, sender, preview, at, reset, added, total) \
     where rooms.id = v.room_id \
+    returning rooms.*, rooms.message_count - v.total as base \
+), inserted as ( \
+    insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent, position, client_id) \
+    select m.id, m.room_id, m.sender_type, m.content, t.last_message_at, t.last_message_at, m.traceparent, t.base + m.n, m.client_id \
+    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $14::bigint[], $15::uuid[]) \
+        as m(id, room_id, sender_type, content, traceparent, n, client_id) \
+    join touched t on t.id = m.room_id \
 ) \
-insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent) \
-select id, room_id, sender_type, content, created_at, created_at, traceparent \
-from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $14::text[]) \
-    as m(id, room_id, sender_type, content, created_at, traceparent)";
+select id, owner_id, visitor_name, is_active, created_at, updated_at, last_message_id, \
+    last_message_sender, last_message_content, last_message_at, unread_count, message_count, \
+    visitor_last_read_id, base from touched";
+
+#[derive(sqlx::FromRow)]
+struct TouchedRow {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    base: i64,
+}
 
 /// Writes a batch in one statement.
 pub(super) async fn insert_messages(
     pool: &PgPool,
     batch: &[PendingMessage],
-) -> Result<(), sqlx::Error> {
-    let n = batch.len();
-    let (mut ids, mut rooms, mut senders, mut contents, mut times) = (
+) -> Result<CommittedBatch, sqlx::Error> {
+    let stored = stored_client_ids(pool, batch).await?;
+    let (fresh, repeats) = split_repeats(batch, &stored);
+    if fresh.is_empty() {
+        return Ok(assemble(
+            batch.len(),
+            &fresh,
+            Vec::new(),
+            repeats,
+            Vec::new(),
+        ));
+    }
+    let messages: Vec<_> = fresh.iter().map(|&i| &batch[i].message).collect();
+    let places = ordinals(messages.iter().copied());
+    let n = messages.len();
+    let (mut ids, mut rooms, mut senders, mut contents, mut traces, mut clients) = (
+        Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for p in batch {
-        let m = &p.message;
+    for &i in &fresh {
+        let m = &batch[i].message;
         ids.push(m.id.0);
         rooms.push(m.room_id.0);
         senders.push(sender_type_str(m.sender_type));
         contents.push(m.content.as_str());
-        times.push(m.created_at);
+        traces.push(batch[i].traceparent.as_deref());
+        clients.push(m.client_id.map(|c| c.0));
     }
-    let traces: Vec<Option<&str>> = batch.iter().map(|p| p.traceparent.as_deref()).collect();
-    // Another replica may commit a newer message to the same room first: the preview only
-    // ever moves forward in time.
-    let activity = room_activity(batch);
+    let at = shared::time::now();
+    let activity = room_activity(messages.iter().copied());
     let a_rooms: Vec<Uuid> = activity.iter().map(|a| a.room_id.0).collect();
     let a_ids: Vec<Uuid> = activity.iter().map(|a| a.last.id.0).collect();
     let a_senders: Vec<&str> = activity
@@ -61,17 +98,17 @@ pub(super) async fn insert_messages(
         .map(|a| sender_type_str(a.last.sender_type))
         .collect();
     let a_previews: Vec<String> = activity.iter().map(|a| preview(&a.last.content)).collect();
-    let a_times: Vec<DateTime<Utc>> = activity.iter().map(|a| a.last.created_at).collect();
+    let a_times: Vec<DateTime<Utc>> = vec![at; activity.len()];
     let a_resets: Vec<bool> = activity.iter().map(|a| a.reset_unread).collect();
     let a_added: Vec<i64> = activity.iter().map(|a| a.added_unread).collect();
     let a_counts: Vec<i64> = activity.iter().map(|a| a.added_messages).collect();
 
-    sqlx::query(INSERT_BATCH)
+    let touched: Vec<TouchedRow> = sqlx::query_as(INSERT_BATCH)
         .bind(&ids)
         .bind(&rooms)
         .bind(&senders)
         .bind(&contents)
-        .bind(&times)
+        .bind(&traces)
         .bind(&a_rooms)
         .bind(&a_ids)
         .bind(&a_senders)
@@ -80,8 +117,49 @@ pub(super) async fn insert_messages(
         .bind(&a_resets)
         .bind(&a_added)
         .bind(&a_counts)
-        .bind(&traces)
-        .execute(pool)
+        .bind(&places)
+        .bind(&clients)
+        .fetch_all(pool)
         .await?;
-    Ok(())
+    let placed: HashMap<Uuid, (DateTime<Utc>, i64)> = touched
+        .iter()
+        .map(|t| {
+            let at = t.room.last_message_at.map_or(at, |ts| ts.0);
+            (t.room.id, (at, t.base))
+        })
+        .collect();
+    let stored_now: Vec<Message> = messages
+        .iter()
+        .zip(&places)
+        .map(|(m, place)| {
+            let (at, base) = placed.get(&m.room_id.0).copied().unwrap_or((at, 0));
+            m.stored(at, base + place)
+        })
+        .collect();
+    let rooms: Vec<Room> = touched.into_iter().map(|t| Room::from(t.room)).collect();
+    Ok(assemble(batch.len(), &fresh, stored_now, repeats, rooms))
+}
+
+/// The messages already stored under the batch's client ids, by room and client id.
+async fn stored_client_ids(
+    pool: &PgPool,
+    batch: &[PendingMessage],
+) -> Result<HashMap<(RoomId, ClientId), Message>, sqlx::Error> {
+    let (rooms, clients): (Vec<Uuid>, Vec<Uuid>) = batch
+        .iter()
+        .filter_map(|p| Some((p.message.room_id.0, p.message.client_id?.0)))
+        .unzip();
+    if clients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let query = format!(
+        "select {MESSAGE_COLUMNS}, client_id from messages \
+         where (room_id, client_id) in (select * from unnest($1::uuid[], $2::uuid[]))"
+    );
+    let rows: Vec<ClientMessageRow> = sqlx::query_as(&query)
+        .bind(&rooms)
+        .bind(&clients)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(ClientMessageRow::keyed).collect())
 }

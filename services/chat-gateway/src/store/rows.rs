@@ -3,28 +3,24 @@
 use shared::{db::Timestamp, ids::UserId};
 use uuid::Uuid;
 
-use crate::domain::{Message, MessageId, Room, RoomAccess, RoomId, SenderType, VisitorTokenHash};
+use crate::domain::{
+    ClientId, Message, MessageId, Room, RoomAccess, RoomId, SenderType, VisitorTokenHash,
+};
 
 /// `sender_type` column → domain.
 pub fn sender_type(raw: &str) -> SenderType {
-    if raw == "owner" {
-        SenderType::Owner
-    } else {
-        SenderType::Visitor
-    }
+    SenderType::parse(raw).unwrap_or(SenderType::Visitor)
 }
 
 /// Domain → `sender_type` column.
 pub fn sender_type_str(sender: SenderType) -> &'static str {
-    match sender {
-        SenderType::Owner => "owner",
-        SenderType::Visitor => "visitor",
-    }
+    sender.as_str()
 }
 
 /// The columns room queries select, in [`RoomRow`]'s order.
 pub const ROOM_COLUMNS: &str = "id, owner_id, visitor_name, is_active, created_at, updated_at, \
-    last_message_id, last_message_sender, last_message_content, last_message_at, unread_count";
+    last_message_id, last_message_sender, last_message_content, last_message_at, unread_count, \
+    message_count, visitor_last_read_id";
 
 /// One `rooms` row.
 #[derive(sqlx::FromRow)]
@@ -40,6 +36,8 @@ pub struct RoomRow {
     pub last_message_content: Option<String>,
     pub last_message_at: Option<Timestamp>,
     pub unread_count: i64,
+    pub message_count: i64,
+    pub visitor_last_read_id: Option<Uuid>,
 }
 
 impl From<RoomRow> for Room {
@@ -57,6 +55,8 @@ impl From<RoomRow> for Room {
                 sender_type: sender_type(&sender),
                 content,
                 created_at: at.0,
+                // The newest message is the last in the room's order.
+                position: row.message_count,
             }),
             _ => None,
         };
@@ -69,6 +69,7 @@ impl From<RoomRow> for Room {
             updated_at: row.updated_at.0,
             last_message,
             unread_count: row.unread_count,
+            visitor_last_read_id: row.visitor_last_read_id.map(MessageId),
         }
     }
 }
@@ -102,7 +103,7 @@ impl From<RoomAccessRow> for RoomAccess {
 }
 
 /// The columns of [`MessageRow`].
-pub const MESSAGE_COLUMNS: &str = "id, room_id, sender_type, content, created_at";
+pub const MESSAGE_COLUMNS: &str = "id, room_id, sender_type, content, created_at, position";
 
 /// One `messages` row.
 #[derive(sqlx::FromRow)]
@@ -112,6 +113,7 @@ pub struct MessageRow {
     pub sender_type: String,
     pub content: String,
     pub created_at: Timestamp,
+    pub position: i64,
 }
 
 impl From<MessageRow> for Message {
@@ -122,7 +124,23 @@ impl From<MessageRow> for Message {
             sender_type: sender_type(&row.sender_type),
             content: row.content,
             created_at: row.created_at.0,
+            position: row.position,
         }
+    }
+}
+
+/// A stored message with its client id.
+#[derive(sqlx::FromRow)]
+pub struct ClientMessageRow {
+    #[sqlx(flatten)]
+    pub message: MessageRow,
+    pub client_id: Uuid,
+}
+
+impl ClientMessageRow {
+    pub fn keyed(self) -> ((RoomId, ClientId), Message) {
+        let message = Message::from(self.message);
+        ((message.room_id, ClientId(self.client_id)), message)
     }
 }
 

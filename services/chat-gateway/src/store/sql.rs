@@ -17,9 +17,9 @@ use super::{
         MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS, ROOM_ACCESS_COLUMNS,
         ROOM_COLUMNS,
     },
-    ChatStore, MessageLog, PendingMessage, StoreError, ROOM_LIST_LIMIT,
+    ChatStore, CommittedBatch, MessageLog, PendingMessage, StoreError, ROOM_LIST_LIMIT,
 };
-use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId};
+use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
 use tokio::sync::Notify;
 
 /// Chat on a [`Database`].
@@ -140,12 +140,12 @@ impl ChatStore for SqlStore {
         let query = match after {
             None => format!(
                 "select {MESSAGE_COLUMNS} from messages where room_id = $1 \
-                 order by created_at, id limit $2"
+                 order by position limit $2"
             ),
             Some(_) => format!(
-                "select {MESSAGE_COLUMNS} from messages where room_id = $1 and (created_at, id) > \
-                 (select created_at, id from messages where id = $3 and room_id = $1) \
-                 order by created_at, id limit $2"
+                "select {MESSAGE_COLUMNS} from messages where room_id = $1 and position > \
+                 (select position from messages where id = $3 and room_id = $1) \
+                 order by position limit $2"
             ),
         };
         let rows: Vec<MessageRow> = with_pool!(self.db, |pool| {
@@ -159,33 +159,67 @@ impl ChatStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(room.id = %room))]
-    async fn list_recent_messages(
+    async fn list_messages_after(
         &self,
         room: RoomId,
+        position: i64,
         limit: i64,
     ) -> Result<Vec<Message>, StoreError> {
         let query = format!(
-            "select {MESSAGE_COLUMNS} from messages where room_id = $1 \
-             order by created_at desc, id desc limit $2"
+            "select {MESSAGE_COLUMNS} from messages where room_id = $1 and position > $2 \
+             order by position limit $3"
         );
         let rows: Vec<MessageRow> = with_pool!(self.db, |pool| {
             sqlx::query_as(&query)
                 .bind(room.0)
+                .bind(position)
                 .bind(limit)
                 .fetch_all(pool)
                 .await?
         });
-        Ok(rows.into_iter().rev().map(Message::from).collect())
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(room.id = %room))]
+    async fn find_message(
+        &self,
+        room: RoomId,
+        id: MessageId,
+    ) -> Result<Option<Message>, StoreError> {
+        let query =
+            format!("select {MESSAGE_COLUMNS} from messages where id = $1 and room_id = $2");
+        let row: Option<MessageRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(&query)
+                .bind(id.0)
+                .bind(room.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(Message::from))
     }
 
     #[tracing::instrument(skip_all, fields(messages = batch.len()))]
-    async fn insert_messages(&self, batch: &[PendingMessage]) -> Result<(), StoreError> {
-        match self.db.pool() {
-            Pool::Postgres(pool) => super::postgres::insert_messages(pool, batch).await?,
-            Pool::Sqlite(pool) => super::sqlite::insert_messages(pool, batch).await?,
+    async fn insert_messages(
+        &self,
+        batch: &[PendingMessage],
+    ) -> Result<CommittedBatch, StoreError> {
+        let mut retried = false;
+        loop {
+            let outcome = match self.db.pool() {
+                Pool::Postgres(pool) => super::postgres::insert_messages(pool, batch).await,
+                Pool::Sqlite(pool) => super::sqlite::insert_messages(pool, batch).await,
+            };
+            match outcome.map_err(StoreError::from) {
+                // Another replica stored one of the batch's client ids meanwhile: the second
+                // attempt finds it and stores the rest.
+                Err(StoreError::Conflict) if !retried => retried = true,
+                Ok(committed) => {
+                    self.messages_written.notify_one();
+                    return Ok(committed);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        self.messages_written.notify_one();
-        Ok(())
     }
 
     fn message_log(&self, holder: String) -> MessageLog {
@@ -193,14 +227,63 @@ impl ChatStore for SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(room.id = %room))]
-    async fn mark_read_by_owner(&self, room: RoomId) -> Result<(), StoreError> {
-        with_pool!(self.db, |pool| {
-            sqlx::query("update rooms set unread_count = 0 where id = $1 and unread_count <> 0")
+    async fn mark_read_by_owner(&self, room: RoomId) -> Result<Option<Room>, StoreError> {
+        let query = format!(
+            "update rooms set unread_count = 0, owner_read_position = message_count \
+             where id = $1 and (unread_count <> 0 or owner_read_position < message_count) \
+             returning {ROOM_COLUMNS}"
+        );
+        let row: Option<RoomRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(&query)
                 .bind(room.0)
-                .execute(pool)
-                .await?;
+                .fetch_optional(pool)
+                .await?
         });
-        Ok(())
+        Ok(row.map(Room::from))
+    }
+
+    #[tracing::instrument(skip_all, fields(room.id = %room))]
+    async fn mark_read(
+        &self,
+        room: RoomId,
+        side: SenderType,
+        message: &Message,
+    ) -> Result<Option<Room>, StoreError> {
+        let row: Option<RoomRow> = match side {
+            SenderType::Visitor => {
+                let query = format!(
+                    "update rooms set visitor_last_read_id = $2, visitor_read_position = $3 \
+                     where id = $1 and visitor_read_position < $3 returning {ROOM_COLUMNS}"
+                );
+                with_pool!(self.db, |pool| {
+                    sqlx::query_as(&query)
+                        .bind(room.0)
+                        .bind(message.id.0)
+                        .bind(message.position)
+                        .fetch_optional(pool)
+                        .await?
+                })
+            }
+            SenderType::Owner => {
+                // Unread is the visitor's messages after this one, but a read never raises it:
+                // the owner may have answered since, which reset it.
+                let unread_after = "(select count(*) from messages m where m.room_id = $1 \
+                     and m.sender_type = 'visitor' and m.position > $2)";
+                let query = format!(
+                    "update rooms set owner_read_position = $2, unread_count = case \
+                     when unread_count < {unread_after} then unread_count else {unread_after} end \
+                     where id = $1 and owner_read_position < $2 returning {ROOM_COLUMNS}"
+                );
+                with_pool!(self.db, |pool| {
+                    sqlx::query_as(&query)
+                        .bind(room.0)
+                        .bind(message.position)
+                        .fetch_optional(pool)
+                        .await?
+                })
+            }
+        };
+        Ok(row.map(Room::from))
     }
 
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError> {

@@ -1,25 +1,95 @@
 //! The SQLite half of the message batch write. The events leave from the messages table
 //! itself (`super::message_log`).
 
+use std::collections::HashMap;
+
 use shared::time;
 use sqlx::SqlitePool;
 
-use super::{preview, room_activity, rows::sender_type_str, PendingMessage};
+use super::{
+    batch::{assemble, ordinals, preview, room_activity, split_repeats},
+    rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS, ROOM_COLUMNS},
+    CommittedBatch, PendingMessage,
+};
+use crate::domain::{Message, Room};
+
+#[derive(sqlx::FromRow)]
+struct TouchedRow {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    base: i64,
+}
 
 /// Writes a batch statement by statement: SQLite has one writer, so a loop inside one
-/// transaction costs one commit like a single statement would.
+/// transaction costs one commit like a single statement would, and the transaction's reads
+/// of the rooms' counts are the order its messages take.
 pub(super) async fn insert_messages(
     pool: &SqlitePool,
     batch: &[PendingMessage],
-) -> Result<(), sqlx::Error> {
+) -> Result<CommittedBatch, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let mut stored = HashMap::new();
+    let find = format!(
+        "select {MESSAGE_COLUMNS}, client_id from messages where room_id = ? and client_id = ?"
+    );
     for p in batch {
-        let m = &p.message;
-        let at = time::to_micros(&m.created_at);
+        if let Some(client_id) = p.message.client_id {
+            let row: Option<ClientMessageRow> = sqlx::query_as(&find)
+                .bind(p.message.room_id.0)
+                .bind(client_id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            stored.extend(row.map(ClientMessageRow::keyed));
+        }
+    }
+    let (fresh, repeats) = split_repeats(batch, &stored);
+    if fresh.is_empty() {
+        return Ok(assemble(
+            batch.len(),
+            &fresh,
+            Vec::new(),
+            repeats,
+            Vec::new(),
+        ));
+    }
+    let messages: Vec<_> = fresh.iter().map(|&i| &batch[i].message).collect();
+    let at = time::to_micros(&time::now());
+    let touch = format!(
+        "update rooms set updated_at = max(updated_at, ?1), \
+         last_message_id = ?2, last_message_sender = ?3, last_message_content = ?4, \
+         last_message_at = max(coalesce(last_message_at, ?1), ?1), \
+         unread_count = case when ?5 then ?6 else unread_count + ?6 end, \
+         message_count = message_count + ?8 where id = ?7 \
+         returning {ROOM_COLUMNS}, message_count - ?8 as base"
+    );
+    let mut placed = HashMap::new();
+    let mut rooms = Vec::new();
+    for a in room_activity(messages.iter().copied()) {
+        let touched: TouchedRow = sqlx::query_as(&touch)
+            .bind(at)
+            .bind(a.last.id.0)
+            .bind(sender_type_str(a.last.sender_type))
+            .bind(preview(&a.last.content))
+            .bind(a.reset_unread)
+            .bind(a.added_unread)
+            .bind(a.room_id.0)
+            .bind(a.added_messages)
+            .fetch_one(&mut *tx)
+            .await?;
+        let room = Room::from(touched.room);
+        let stamped = room.last_message.as_ref().map(|m| m.created_at);
+        placed.insert(room.id, (stamped, touched.base));
+        rooms.push(room);
+    }
+    let mut stored_now: Vec<Message> = Vec::with_capacity(messages.len());
+    for (m, place) in messages.iter().zip(ordinals(messages.iter().copied())) {
+        let (stamped, base) = placed.get(&m.room_id).copied().unwrap_or_default();
+        let message = m.stored(stamped.unwrap_or_else(time::now), base + place);
+        let at = time::to_micros(&message.created_at);
         sqlx::query(
             // One writer at a time: the next `seq` is the commit order.
-            "insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent, seq) \
-             values (?, ?, ?, ?, ?, ?, ?, (select coalesce(max(seq), 0) + 1 from messages))",
+            "insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent, seq, position, client_id) \
+             values (?, ?, ?, ?, ?, ?, ?, (select coalesce(max(seq), 0) + 1 from messages), ?, ?)",
         )
         .bind(m.id.0)
         .bind(m.room_id.0)
@@ -27,32 +97,13 @@ pub(super) async fn insert_messages(
         .bind(&m.content)
         .bind(at)
         .bind(at)
-        .bind(&p.traceparent)
+        .bind(&batch[fresh[stored_now.len()]].traceparent)
+        .bind(message.position)
+        .bind(m.client_id.map(|c| c.0))
         .execute(&mut *tx)
         .await?;
-    }
-    for a in room_activity(batch) {
-        let at = time::to_micros(&a.last.created_at);
-        sqlx::query(
-            "update rooms set updated_at = max(updated_at, ?1), \
-             last_message_id = case when ?1 >= coalesce(last_message_at, ?1) then ?2 else last_message_id end, \
-             last_message_sender = case when ?1 >= coalesce(last_message_at, ?1) then ?3 else last_message_sender end, \
-             last_message_content = case when ?1 >= coalesce(last_message_at, ?1) then ?4 else last_message_content end, \
-             last_message_at = max(coalesce(last_message_at, ?1), ?1), \
-             unread_count = case when ?5 then ?6 else unread_count + ?6 end, \
-             message_count = message_count + ?8 where id = ?7",
-        )
-        .bind(at)
-        .bind(a.last.id.0)
-        .bind(sender_type_str(a.last.sender_type))
-        .bind(preview(&a.last.content))
-        .bind(a.reset_unread)
-        .bind(a.added_unread)
-        .bind(a.room_id.0)
-        .bind(a.added_messages)
-        .execute(&mut *tx)
-        .await?;
+        stored_now.push(message);
     }
     tx.commit().await?;
-    Ok(())
+    Ok(assemble(batch.len(), &fresh, stored_now, repeats, rooms))
 }

@@ -1,8 +1,10 @@
 //! Real-time chat over WebSocket: authorisation before the upgrade, a small per-socket
-//! session loop, the frames on the wire, and the per-replica hub of local sockets.
+//! session loop, the owner's channel, the frames on the wire, and the per-replica hub of local
+//! sockets.
 
 pub mod frames;
 pub mod hub;
+pub mod owner_channel;
 pub mod session;
 pub mod socket_slots;
 pub mod upgrade;

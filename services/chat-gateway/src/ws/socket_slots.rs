@@ -1,7 +1,7 @@
-//! How many sockets each room and each participant of a room hold on this replica. A slot is
-//! claimed at the handshake, before the upgrade, and given back when the session ends, so a
-//! visitor token cannot hoard sockets (a visitor has a tab or two; an owner a phone and a
-//! browser).
+//! How many sockets each room and each participant of a room hold on this replica, and how
+//! many owner channels each owner. A slot is claimed at the handshake, before the upgrade, and
+//! given back when the session ends, so a visitor token cannot hoard sockets (a visitor has a
+//! tab or two; an owner a phone and a browser).
 
 use std::{
     collections::HashMap,
@@ -10,7 +10,7 @@ use std::{
 
 use crate::domain::SenderType;
 
-use crate::domain::RoomId;
+use uuid::Uuid;
 
 #[derive(Default)]
 struct RoomCount {
@@ -31,13 +31,13 @@ impl RoomCount {
 pub struct SocketSlots {
     per_participant: usize,
     per_room: usize,
-    rooms: Mutex<HashMap<RoomId, RoomCount>>,
+    rooms: Mutex<HashMap<Uuid, RoomCount>>,
 }
 
 /// One claimed socket; dropping it gives the slot back.
 pub struct SocketSlot {
     slots: Arc<SocketSlots>,
-    room: RoomId,
+    room: Uuid,
     sender: SenderType,
 }
 
@@ -51,15 +51,16 @@ impl SocketSlots {
         })
     }
 
-    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, RoomCount>> {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<Uuid, RoomCount>> {
         match self.rooms.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         }
     }
 
-    /// Claims a socket of `sender` on `room`, or `None` when either bound is reached.
-    pub fn claim(self: &Arc<Self>, room: RoomId, sender: SenderType) -> Option<SocketSlot> {
+    /// Claims a socket of `sender` on `room` (a room's id, or an owner's for the owner's
+    /// channels), or `None` when either bound is reached.
+    pub fn claim(self: &Arc<Self>, room: Uuid, sender: SenderType) -> Option<SocketSlot> {
         let mut rooms = self.rooms();
         let count = rooms.entry(room).or_default();
         if count.visitor + count.owner >= self.per_room
@@ -99,7 +100,7 @@ mod tests {
     #[test]
     fn a_participant_and_a_room_get_their_share_and_get_it_back() {
         let slots = SocketSlots::new(2, 3);
-        let room = RoomId::generate();
+        let room = Uuid::new_v4();
         let first = slots.claim(room, SenderType::Visitor).unwrap();
         let _second = slots.claim(room, SenderType::Visitor).unwrap();
         assert!(slots.claim(room, SenderType::Visitor).is_none());
@@ -107,8 +108,6 @@ mod tests {
         assert!(slots.claim(room, SenderType::Owner).is_none());
         drop(first);
         assert!(slots.claim(room, SenderType::Visitor).is_some());
-        assert!(slots
-            .claim(RoomId::generate(), SenderType::Visitor)
-            .is_some());
+        assert!(slots.claim(Uuid::new_v4(), SenderType::Visitor).is_some());
     }
 }

@@ -15,8 +15,10 @@
 
 use std::{collections::BTreeSet, time::Duration};
 
-use chat_gateway::domain::{message_text::MessageTextError, Message, MessageText, RoomId};
-use chat_gateway::{store::PendingMessage, ws::frames};
+use chat_gateway::domain::{
+    message_text::MessageTextError, Message, MessageText, NewMessage, RoomId,
+};
+use chat_gateway::ws::frames;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use shared::{
@@ -167,18 +169,26 @@ fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
 
 /// The live copy of a committed message, as the committing replica hands it to the others.
 fn live_sample() -> Envelope {
-    let message = Message::new(
-        RoomId::generate(),
-        chat_gateway::domain::SenderType::Visitor,
-        MessageText::parse("Hozir").unwrap(),
-    );
+    let message = stored(RoomId::generate(), "Hozir");
     let frame = frames::message_frame(&message);
-    let pending = PendingMessage {
-        message,
-        owner_id: UserId::new_random(),
-        traceparent: Some(TRACEPARENT.to_owned()),
-    };
-    chat_gateway::events::live_copy(&pending, &frame, "gateway-b")
+    chat_gateway::events::live_copy(
+        &message,
+        UserId::new_random(),
+        &frame,
+        Some(TRACEPARENT),
+        "gateway-b",
+    )
+}
+
+/// A message of `room` as the store hands it back after its commit.
+fn stored(room: RoomId, text: &str) -> Message {
+    NewMessage::new(
+        room,
+        chat_gateway::domain::SenderType::Visitor,
+        MessageText::parse(text).unwrap(),
+        None,
+    )
+    .stored(shared::time::now(), 1)
 }
 
 #[test]
@@ -206,11 +216,7 @@ fn every_frame_the_gateway_sends_is_in_the_document() {
     let api = AsyncApi::committed();
     let room = RoomId(Uuid::new_v4());
     let address = format!("/ws/chat/{room}/");
-    let message = Message::new(
-        room,
-        chat_gateway::domain::SenderType::Visitor,
-        MessageText::parse("Salom").unwrap(),
-    );
+    let message = stored(room, "Salom");
 
     // Act
     let broadcast: Value = serde_json::from_str(frames::message_frame(&message).as_str()).unwrap();

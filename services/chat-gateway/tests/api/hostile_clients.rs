@@ -5,7 +5,7 @@
 
 use chat_gateway::domain::SenderType;
 use chat_gateway::{
-    domain::{Message, MessageText, RoomId},
+    domain::{MessageText, NewMessage, RoomId},
     store::PendingMessage,
 };
 use futures::{future::join_all, FutureExt};
@@ -132,10 +132,11 @@ async fn reading_a_huge_history_at_once_costs_memory_independent_of_its_size(
     for _ in 0..6 {
         let batch: Vec<PendingMessage> = (0..500)
             .map(|_| PendingMessage {
-                message: Message::new(
+                message: NewMessage::new(
                     room,
                     SenderType::Visitor,
                     MessageText::parse(&text).expect("valid text"),
+                    None,
                 ),
                 owner_id: owner.id,
                 traceparent: None,

@@ -11,13 +11,15 @@
 
 use std::sync::Arc;
 
+use chat_gateway::events::POSITION_HEADER;
+
 use futures::StreamExt;
 use secrecy::SecretString;
 use shared::{
     config::Backend,
     events::{
         bus::ORIGIN_HEADER,
-        catalog::{AccountEvent, MessagePosted, SenderType},
+        catalog::{live, AccountEvent, MessagePosted, SenderType},
         Envelope, EventBus, NatsBus,
     },
     ids::UserId,
@@ -67,8 +69,9 @@ fn message_event(room: &str, owner: UserId, text: &str) -> Envelope {
     .to_envelope(Some("another-replica"))
 }
 
-/// The live copy of a message in `room`, as a gateway replica hands it to the others.
-fn live_copy(room: &str, text: &str) -> Envelope {
+/// The live copy of the `position`-th message in `room` of `owner`, as a gateway replica
+/// hands it to the others.
+fn live_copy(room: &str, owner: UserId, position: i64, text: &str) -> Envelope {
     let id = uuid::Uuid::now_v7();
     let frame = serde_json::json!({
         "id": id,
@@ -79,9 +82,12 @@ fn live_copy(room: &str, text: &str) -> Envelope {
     });
     Envelope {
         id,
-        subject: MessagePosted::live_subject_for(room.parse().expect("room id")),
+        subject: live::messages(owner.as_uuid(), room.parse().expect("room id")),
         payload: frame.to_string().into(),
-        headers: vec![(ORIGIN_HEADER.to_owned(), "another-replica".to_owned())],
+        headers: vec![
+            (ORIGIN_HEADER.to_owned(), "another-replica".to_owned()),
+            (POSITION_HEADER.to_owned(), position.to_string()),
+        ],
     }
 }
 
@@ -142,7 +148,7 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     let chat = app.start_chat_with(&owner).await;
     let mut socket = app.open_ws(&chat.room_id, &chat.visitor()).await;
     let gateway = bus_as(&server, "chat-gateway").await;
-    let warm_up = live_copy(&chat.room_id, "warm-up");
+    let warm_up = live_copy(&chat.room_id, owner.id, 1, "warm-up");
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         // The same id each time: the hub delivers it once, whenever the subscription is up.
@@ -164,7 +170,12 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     for user in ["notifier", "accounts-api"] {
         let bus = bus_as(&server, user).await;
         let _ = bus
-            .publish_live(&[live_copy(&chat.room_id, &format!("forged by {user}"))])
+            .publish_live(&[live_copy(
+                &chat.room_id,
+                owner.id,
+                2,
+                &format!("forged by {user}"),
+            )])
             .await;
         bus.client().flush().await.expect("flushed");
         let forged = message_event(&chat.room_id, owner.id, &format!("stored by {user}"));
@@ -174,7 +185,7 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
         );
     }
     gateway
-        .publish_live(&[live_copy(&chat.room_id, "genuine")])
+        .publish_live(&[live_copy(&chat.room_id, owner.id, 2, "genuine")])
         .await
         .expect("sent");
 
@@ -185,8 +196,8 @@ async fn a_message_forged_by_another_user_never_reaches_a_socket() {
     for user in ["notifier", "accounts-api"] {
         assert!(
             server.log().contains(&format!(
-                "User \"{user}\", Subject \"live.chat.rooms.{}",
-                chat.room_id
+                "User \"{user}\", Subject \"live.chat.owners.{}.rooms.{}",
+                owner.id, chat.room_id
             )),
             "the server did not report {user}'s violation:\n{}",
             server.log()

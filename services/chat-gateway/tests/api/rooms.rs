@@ -109,6 +109,7 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(
             "owner_id",
             "unread_count",
             "updated_at",
+            "visitor_last_read_id",
             "visitor_name"
         ]
     );
@@ -121,6 +122,7 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(
     assert_eq!(room["updated_at"], room["created_at"]);
     assert!(room["last_message"].is_null());
     assert_eq!(room["unread_count"], 0);
+    assert!(room["visitor_last_read_id"].is_null());
 }
 
 #[rstest]

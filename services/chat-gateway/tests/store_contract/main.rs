@@ -14,8 +14,8 @@ mod rooms;
 
 use chat_gateway::domain::SenderType;
 use chat_gateway::{
-    domain::{Message, MessageText, NewRoom, RoomId, VisitorName, VisitorToken},
-    store::{self, ChatStore, PendingMessage},
+    domain::{Message, MessageText, NewMessage, NewRoom, RoomId, VisitorName, VisitorToken},
+    store::{self, ChatStore, Committed, PendingMessage},
 };
 use chrono::{DateTime, Duration, Utc};
 use shared::{config::Backend, ids::UserId, testing::StoreUnderTest};
@@ -38,21 +38,18 @@ fn new_room(owner_id: UserId, created_at: DateTime<Utc>) -> NewRoom {
     }
 }
 
-/// A message of `room` at `at`: explicit times, so the order under test does not hang on
-/// two messages falling into one microsecond.
-fn message(room: RoomId, sender: SenderType, text: &str, at: DateTime<Utc>) -> Message {
-    Message {
-        created_at: at,
-        ..Message::new(
-            room,
-            sender,
-            MessageText::parse(text).expect("a valid text"),
-        )
-    }
+/// A new message of `room`.
+fn message(room: RoomId, sender: SenderType, text: &str) -> NewMessage {
+    NewMessage::new(
+        room,
+        sender,
+        MessageText::parse(text).expect("a valid text"),
+        None,
+    )
 }
 
 /// `message` as the writer commits it.
-fn pending(message: &Message, owner_id: UserId) -> PendingMessage {
+fn pending(message: &NewMessage, owner_id: UserId) -> PendingMessage {
     PendingMessage {
         message: message.clone(),
         owner_id,
@@ -60,8 +57,8 @@ fn pending(message: &Message, owner_id: UserId) -> PendingMessage {
     }
 }
 
-/// `n` messages in `room` from `start`, one millisecond apart, alternating from the visitor.
-fn conversation(room: RoomId, start: DateTime<Utc>, n: i64) -> Vec<Message> {
+/// `n` messages in `room`, alternating from the visitor.
+fn conversation(room: RoomId, n: i64) -> Vec<NewMessage> {
     (0..n)
         .map(|i| {
             let sender = if i % 2 == 0 {
@@ -69,7 +66,7 @@ fn conversation(room: RoomId, start: DateTime<Utc>, n: i64) -> Vec<Message> {
             } else {
                 SenderType::Owner
             };
-            message(room, sender, &format!("xabar {i}"), start + ms(i))
+            message(room, sender, &format!("xabar {i}"))
         })
         .collect()
 }
@@ -79,8 +76,28 @@ fn ms(n: i64) -> Duration {
     Duration::milliseconds(n)
 }
 
-/// Commits `messages` as one batch of the writer.
-async fn insert(store: &dyn ChatStore, messages: &[Message], owner_id: UserId) {
+/// Commits `messages` as one batch of the writer; what the store made of each.
+async fn commit(
+    store: &dyn ChatStore,
+    messages: &[NewMessage],
+    owner_id: UserId,
+) -> Vec<Committed> {
     let batch: Vec<PendingMessage> = messages.iter().map(|m| pending(m, owner_id)).collect();
-    store.insert_messages(&batch).await.expect("committed");
+    store
+        .insert_messages(&batch)
+        .await
+        .expect("committed")
+        .messages
+}
+
+/// Commits `messages`, none sent before, as one batch; the messages as stored.
+async fn insert(store: &dyn ChatStore, messages: &[NewMessage], owner_id: UserId) -> Vec<Message> {
+    commit(store, messages, owner_id)
+        .await
+        .into_iter()
+        .map(|c| match c {
+            Committed::Stored(message) => message,
+            Committed::Duplicate(message) => panic!("{} was stored before", message.id),
+        })
+        .collect()
 }

@@ -1,0 +1,220 @@
+//! A batch of messages on its way into the store: what it changes per room, where each
+//! message goes in its room's order, and which messages repeat a client id already stored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{PendingMessage, PREVIEW_CHARS};
+use crate::domain::{ClientId, Message, NewMessage, Room, RoomId, SenderType};
+
+/// How one committed batch changes one room's inbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomActivity {
+    /// The room.
+    pub room_id: RoomId,
+    /// Its newest message in the batch.
+    pub last: NewMessage,
+    /// The owner wrote in this batch: unread restarts from `added`.
+    pub reset_unread: bool,
+    /// Visitor messages since the owner last wrote.
+    pub added_unread: i64,
+    /// Messages of the room in the batch.
+    pub added_messages: i64,
+}
+
+/// Folds a batch into one activity per room, sorted by room id so concurrent batches lock
+/// rooms in the same order.
+pub fn room_activity<'a>(batch: impl IntoIterator<Item = &'a NewMessage>) -> Vec<RoomActivity> {
+    let mut by_room: BTreeMap<uuid::Uuid, RoomActivity> = Default::default();
+    for m in batch {
+        let entry = by_room.entry(m.room_id.0).or_insert_with(|| RoomActivity {
+            room_id: m.room_id,
+            last: m.clone(),
+            reset_unread: false,
+            added_unread: 0,
+            added_messages: 0,
+        });
+        entry.last = m.clone();
+        entry.added_messages += 1;
+        match m.sender_type {
+            SenderType::Owner => {
+                entry.reset_unread = true;
+                entry.added_unread = 0;
+            }
+            SenderType::Visitor => entry.added_unread += 1,
+        }
+    }
+    by_room.into_values().collect()
+}
+
+/// What a batch's commit did.
+#[derive(Debug, Clone, Default)]
+pub struct CommittedBatch {
+    /// One per message of the batch, in its order.
+    pub messages: Vec<Committed>,
+    /// The rooms the batch added messages to, as the owner's list now shows them.
+    pub rooms: Vec<Room>,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// Stored now.
+    Stored(Message),
+    /// Its client id was stored before, with this message, which is all the sender gets.
+    Duplicate(Message),
+}
+
+impl Committed {
+    /// The stored message.
+    pub fn message(&self) -> &Message {
+        match self {
+            Self::Stored(message) | Self::Duplicate(message) => message,
+        }
+    }
+}
+
+/// Where each new message of a batch goes: `ordinals[i]` is the 1-based place of the batch's
+/// `i`-th fresh message among the batch's fresh messages of the same room. A room's first
+/// message in the batch is stored at the room's count plus one, and so on.
+pub fn ordinals<'a>(fresh: impl IntoIterator<Item = &'a NewMessage>) -> Vec<i64> {
+    let mut per_room: HashMap<RoomId, i64> = Default::default();
+    fresh
+        .into_iter()
+        .map(|m| {
+            let n = per_room.entry(m.room_id).or_default();
+            *n += 1;
+            *n
+        })
+        .collect()
+}
+
+/// Splits a batch into the messages to store and those whose client id is already stored
+/// (`stored`: by room and client id) or taken by an earlier message of the same batch.
+/// Returns the indexes of the fresh messages, and for each other index the message it repeats.
+pub fn split_repeats(
+    batch: &[PendingMessage],
+    stored: &HashMap<(RoomId, ClientId), Message>,
+) -> (Vec<usize>, Vec<(usize, Repeat)>) {
+    let mut fresh = Vec::with_capacity(batch.len());
+    let mut repeats = Vec::new();
+    let mut first: HashMap<(RoomId, ClientId), usize> = Default::default();
+    for (i, pending) in batch.iter().enumerate() {
+        let m = &pending.message;
+        let Some(client_id) = m.client_id else {
+            fresh.push(i);
+            continue;
+        };
+        let key = (m.room_id, client_id);
+        if let Some(original) = stored.get(&key) {
+            repeats.push((i, Repeat::Stored(original.clone())));
+        } else if let Some(&earlier) = first.get(&key) {
+            repeats.push((i, Repeat::InBatch(earlier)));
+        } else {
+            first.insert(key, i);
+            fresh.push(i);
+        }
+    }
+    (fresh, repeats)
+}
+
+/// The message a repeated client id stands for.
+#[derive(Debug, Clone)]
+pub enum Repeat {
+    /// Stored by an earlier batch.
+    Stored(Message),
+    /// The batch's message at this index.
+    InBatch(usize),
+}
+
+/// Assembles a batch's outcome from the fresh messages as stored and the repeats.
+pub fn assemble(
+    len: usize,
+    fresh: &[usize],
+    stored: Vec<Message>,
+    repeats: Vec<(usize, Repeat)>,
+    rooms: Vec<Room>,
+) -> CommittedBatch {
+    let mut messages: Vec<Option<Committed>> = vec![None; len];
+    for (&i, message) in fresh.iter().zip(stored) {
+        messages[i] = Some(Committed::Stored(message));
+    }
+    for (i, repeat) in repeats {
+        let original = match repeat {
+            Repeat::Stored(message) => Some(message),
+            Repeat::InBatch(earlier) => messages[earlier].as_ref().map(|c| c.message().clone()),
+        };
+        messages[i] = original.map(Committed::Duplicate);
+    }
+    CommittedBatch {
+        messages: messages.into_iter().flatten().collect(),
+        rooms,
+    }
+}
+
+/// The preview kept on the room for the inbox.
+pub fn preview(content: &str) -> String {
+    content.chars().take(PREVIEW_CHARS).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::MessageText;
+    use shared::ids::UserId;
+
+    fn pending(room: RoomId, sender: SenderType) -> PendingMessage {
+        PendingMessage {
+            message: NewMessage::new(room, sender, MessageText::parse("x").unwrap(), None),
+            owner_id: UserId::new_random(),
+            traceparent: None,
+        }
+    }
+
+    #[test]
+    fn activity_counts_visitor_messages_since_the_owner_last_wrote() {
+        let a = RoomId::generate();
+        let b = RoomId::generate();
+        let batch = [
+            pending(a, SenderType::Visitor),
+            pending(a, SenderType::Owner),
+            pending(a, SenderType::Visitor),
+            pending(b, SenderType::Visitor),
+            pending(b, SenderType::Visitor),
+        ];
+        let activity = room_activity(batch.iter().map(|p| &p.message));
+        let of = |room: RoomId| activity.iter().find(|x| x.room_id == room).unwrap();
+        assert!(of(a).reset_unread);
+        assert_eq!(of(a).added_unread, 1);
+        assert_eq!(of(a).last, batch[2].message);
+        assert!(!of(b).reset_unread);
+        assert_eq!(of(b).added_unread, 2);
+        assert_eq!(of(a).added_messages, 3);
+    }
+
+    #[test]
+    fn a_repeated_client_id_is_stored_once_and_answered_with_the_original() {
+        let room = RoomId::generate();
+        let client = Some(ClientId(uuid::Uuid::new_v4()));
+        let mut batch = vec![
+            pending(room, SenderType::Visitor),
+            pending(room, SenderType::Visitor),
+            pending(room, SenderType::Visitor),
+        ];
+        batch[0].message.client_id = client;
+        batch[2].message.client_id = client;
+        let (fresh, repeats) = split_repeats(&batch, &HashMap::new());
+        assert_eq!(fresh, vec![0, 1]);
+        assert_eq!(
+            ordinals(fresh.iter().map(|&i| &batch[i].message)),
+            vec![1, 2]
+        );
+        let stored: Vec<Message> = fresh
+            .iter()
+            .zip(1..)
+            .map(|(&i, position)| batch[i].message.stored(chrono::Utc::now(), position))
+            .collect();
+        let outcome = assemble(3, &fresh, stored.clone(), repeats, Vec::new());
+        assert_eq!(outcome.messages[2], Committed::Duplicate(stored[0].clone()));
+        assert_eq!(outcome.messages[1], Committed::Stored(stored[1].clone()));
+    }
+}
