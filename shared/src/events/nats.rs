@@ -390,7 +390,10 @@ impl EventBus for NatsBus {
     }
 
     fn reconnections(&self) -> Option<watch::Receiver<u64>> {
-        Some(self.reconnections.clone())
+        // Moves from now on: connections made before the caller asked are not news to it.
+        let mut reconnections = self.reconnections.clone();
+        reconnections.borrow_and_update();
+        Some(reconnections)
     }
 
     async fn consume_durable(

@@ -135,6 +135,36 @@ impl TestApp {
             .unwrap_or_else(|status| panic!("handshake refused with {status}"))
     }
 
+    /// Opens `/ws/chat/<room>/` as `auth` with `carinfo.v2`, `?after=` when given; panics
+    /// when refused.
+    pub async fn open_v2(&self, room: &str, auth: &Auth, after: Option<&str>) -> WsClient {
+        WsClient::connect_v2(&self.resume_url(room, auth, after))
+            .await
+            .unwrap_or_else(|status| panic!("handshake refused with {status}"))
+    }
+
+    /// The room socket's URL with `?after=` when given.
+    pub fn resume_url(&self, room: &str, auth: &Auth, after: Option<&str>) -> String {
+        let url = self.ws_url("/ws/chat/", room, auth);
+        let glue = if url.contains('?') { '&' } else { '?' };
+        match after {
+            Some(after) => format!("{url}{glue}after={after}"),
+            None => url,
+        }
+    }
+
+    /// The owner channel's URL for `token`.
+    pub fn owner_channel_url(&self, base_path: &str, token: &str) -> String {
+        format!("{}{base_path}?token={token}", self.ws_address)
+    }
+
+    /// Opens `/ws/owner/` as `owner`; panics when refused.
+    pub async fn open_owner_channel(&self, owner: &TestOwner) -> WsClient {
+        WsClient::connect(&self.owner_channel_url("/ws/owner/", &owner.token), None)
+            .await
+            .unwrap_or_else(|status| panic!("handshake refused with {status}"))
+    }
+
     /// The HTTP status a handshake to `url` gets: 101 when upgraded.
     pub async fn handshake_status(&self, url: &str) -> u16 {
         match WsClient::connect(url, None).await {

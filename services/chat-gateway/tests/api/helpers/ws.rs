@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::{net::TcpStream, task::JoinHandle};
 use tokio_tungstenite::{
     client_async,
-    tungstenite::{self, protocol::CloseFrame, Message},
+    tungstenite::{self, client::IntoClientRequest, protocol::CloseFrame, Message},
     WebSocketStream,
 };
 
@@ -44,6 +44,19 @@ impl WsClient {
     /// Connects to `url`; `receive_buffer` shrinks the TCP receive window (slow readers).
     /// `Err(status)` when the handshake was refused.
     pub async fn connect(url: &str, receive_buffer: Option<u32>) -> Result<Self, u16> {
+        Self::connect_offering(url, receive_buffer, None).await
+    }
+
+    /// Connects to `url` offering the `carinfo.v2` subprotocol, and checks the server chose it.
+    pub async fn connect_v2(url: &str) -> Result<Self, u16> {
+        Self::connect_offering(url, None, Some("carinfo.v2")).await
+    }
+
+    async fn connect_offering(
+        url: &str,
+        receive_buffer: Option<u32>,
+        protocol: Option<&str>,
+    ) -> Result<Self, u16> {
         let authority = url
             .trim_start_matches("ws://")
             .split('/')
@@ -55,8 +68,22 @@ impl WsClient {
             tcp.set_recv_buffer_size(size).expect("receive buffer set");
         }
         let stream = tcp.connect(addr).await.expect("TCP connects");
-        match client_async(url, stream).await {
-            Ok((socket, _)) => Ok(Self { socket }),
+        let mut request = url.into_client_request().expect("a socket URL");
+        if let Some(protocol) = protocol {
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                protocol.parse().expect("a header value"),
+            );
+        }
+        match client_async(request, stream).await {
+            Ok((socket, response)) => {
+                let chosen = response
+                    .headers()
+                    .get("Sec-WebSocket-Protocol")
+                    .and_then(|v| v.to_str().ok());
+                assert_eq!(chosen, protocol, "the subprotocol the server chose");
+                Ok(Self { socket })
+            }
             Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
             Err(e) => panic!("handshake failed: {e}"),
         }
@@ -74,6 +101,11 @@ impl WsClient {
     pub async fn send_message(&mut self, text: &str) {
         self.send_text(&json!({ "message": text }).to_string())
             .await;
+    }
+
+    /// Sends `value` as a text frame.
+    pub async fn send_json(&mut self, value: &Value) {
+        self.send_text(&value.to_string()).await;
     }
 
     /// Sends a binary frame.
