@@ -131,7 +131,9 @@ impl Fanout {
                 tokio::spawn(subscribe_owner(Arc::downgrade(self), owner, ready_tx)).abort_handle(),
             )
         });
-        if first {
+        // While NATS is unreachable there is nothing to wait for: the channel gets what this
+        // replica does, and is closed to resynchronise when NATS is back.
+        if first && self.bus.is_connected() {
             let _ = tokio::time::timeout(OWNER_SUBSCRIBE_WAIT, ready.wait_for(|r| *r)).await;
         }
     }

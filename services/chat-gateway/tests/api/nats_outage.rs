@@ -20,7 +20,7 @@ use shared::{
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    chat_stream_events, eventually, spawn_replica, tally, Placement, TestApp, WsClient,
+    chat_stream_events, eventually, spawn_replica, tally, Ending, Placement, TestApp, WsClient,
 };
 
 async fn replica(
@@ -152,6 +152,38 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
         created, 1,
         "the room opened during the outage is announced once"
     );
+
+    nats.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_channel_is_told_to_resynchronise_after_nats_returns_and_hears_again() {
+    // Arrange: the owner's channel on replica B, the visitor on replica A.
+    let mut nats = NatsServer::start().await;
+    let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let prefix = unique_prefix();
+    let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
+    let a = replica(&db, &nats, &prefix, &secret, "replica-a").await;
+    let b = replica(&db, &nats, &prefix, &secret, "replica-b").await;
+    let owner = crate::helpers::TestOwner::registered(&a).await;
+    let mut channel = b.open_owner_channel(&owner).await;
+
+    // Act: NATS goes away and comes back.
+    nats.kill();
+    nats.restart().await;
+
+    // Assert: the channel may have missed frames, so it is closed with 1012; a new one hears
+    // a room opened on the other replica.
+    let (_, ending) = channel.read_to_end(Duration::from_secs(60)).await;
+    assert!(
+        matches!(&ending, Ending::Closed(Some((1012, reason))) if reason == "resync"),
+        "{ending:?}"
+    );
+    let mut channel = b.open_owner_channel(&owner).await;
+    let chat = a.start_chat_with(&owner).await;
+    let frame = channel.next_json().await;
+    assert_eq!(frame["type"], "room");
+    assert_eq!(frame["room"]["id"], chat.room_id.as_str());
 
     nats.kill();
 }
