@@ -13,6 +13,7 @@ import { fmtTime } from './api.js';
 export const V2 = 'carinfo.v2';
 const TYPING_EVERY_MS = 3000; // the server drops typing frames sent more often
 const TYPING_SHOWN_MS = 4000;
+const READ_EVERY_MS = 250; // the server answers read frames sent more often with an error frame
 
 // crypto.randomUUID exists only in secure contexts; a plain-http deployment still needs ids.
 export function newClientId() {
@@ -206,12 +207,16 @@ export class Typing {
 // message the server stored just before the drop is confirmed, not sent twice.
 export class RoomChat {
   constructor(log, sock, { history, onError, typing }) {
-    Object.assign(this, { log, sock, history, onError, typing, v2: false, resumed: false, readSent: null, typedAt: 0 });
+    Object.assign(this, {
+      log, sock, history, onError, typing, v2: false, v2Seen: false, resumed: false, readSent: null, readAt: 0, readTimer: null, typedAt: 0,
+    });
     sock.onFrame = (f) => this.frame(f);
     sock.onOpen = () => this.opened();
     // Browsers fail a handshake whose requested subprotocol the server does not echo, so
-    // after repeated failures every other attempt goes without it, in case the server is v1.
-    sock.protocols = (failures) => (failures >= 2 && failures % 2 === 0 ? [] : [V2]);
+    // until a v2 socket has opened, every other attempt after repeated failures goes without
+    // it, in case the server is v1. Once the server has shown it speaks v2, an outage is
+    // just an outage.
+    sock.protocols = (failures) => (!this.v2Seen && failures >= 2 && failures % 2 === 0 ? [] : [V2]);
     this.visible = () => { if (!document.hidden) this.markRead(); };
     document.addEventListener('visibilitychange', this.visible);
   }
@@ -227,8 +232,10 @@ export class RoomChat {
 
   async opened() {
     this.v2 = this.sock.protocol === V2;
+    this.v2Seen ||= this.v2;
     this.log.matchByText = !this.v2;
     this.readSent = null;
+    this.readAt = 0;
     for (const p of this.log.pending) p.sent = false;
     if (this.v2) {
       // The server stores each client_id once, so resending at once is safe.
@@ -269,15 +276,22 @@ export class RoomChat {
     if (this.sock.send({ type: 'typing' })) this.typedAt = Date.now();
   }
 
-  // Tells the other side what is on screen, only while the page is visible and only forward.
+  // Tells the other side what is on screen, only while the page is visible and only forward;
+  // messages arriving in a burst are acknowledged together.
   markRead() {
-    if (!this.v2 || document.hidden) return;
+    if (!this.v2 || document.hidden || this.readTimer) return;
     const id = this.log.newestOther();
     if (!id || (this.readSent && !this.log.after(id, this.readSent))) return;
-    if (this.sock.send({ type: 'read', message_id: id })) this.readSent = id;
+    const wait = this.readAt + READ_EVERY_MS - Date.now();
+    if (wait > 0) {
+      this.readTimer = setTimeout(() => { this.readTimer = null; this.markRead(); }, wait);
+      return;
+    }
+    if (this.sock.send({ type: 'read', message_id: id })) { this.readSent = id; this.readAt = Date.now(); }
   }
 
   stop() {
+    clearTimeout(this.readTimer);
     document.removeEventListener('visibilitychange', this.visible);
     this.sock.stop();
     this.typing?.hide();
