@@ -1,30 +1,40 @@
-//! `docs/asyncapi.yaml` against the code: every event of the catalogue, every frame the
-//! gateway sends, every refusal text and every close code are in the document with the fields
-//! the code writes; what a real socket and a real NATS server carry fits its schemas; and the
+//! `docs/asyncapi.yaml` against the code: every event of the catalogue, every live envelope
+//! the replicas hand each other, every frame the gateway sends on a room socket or an owner
+//! channel, every refusal text and every close code are in the document with the fields the
+//! code writes; what real sockets and a real NATS server carry fits its schemas; and the
 //! document's own examples fit them too.
 //!
-//! The lists come from the code, not from a copy here: events and frames are serialised from
-//! real values, and the refusal texts and close codes, which the code keeps as constants and
-//! literal arguments rather than an enum, are read from the source files the crate is built
-//! from.
+//! The lists come from the code, not from a copy here: events, envelopes and frames are
+//! serialised from real values, and the refusal texts and close codes, which the code keeps as
+//! constants and literal arguments rather than an enum, are read from the source files the
+//! crate is built from.
 #![expect(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "the helpers here fail the test by panicking, as the tests do"
 )]
 
-use std::{collections::BTreeSet, time::Duration};
-
-use chat_gateway::domain::{
-    message_text::MessageTextError, Message, MessageText, NewMessage, RoomId,
+use std::{
+    collections::{BTreeSet, HashMap},
+    time::Duration,
 };
-use chat_gateway::ws::frames;
+
+use chat_gateway::{
+    domain::{
+        message_text::MessageTextError, ClientId, Message, MessageText, NewMessage, Room, RoomId,
+        SenderType as Side,
+    },
+    events::{self, LiveEvent},
+    fanout::Signal,
+    ws::frames,
+};
 use futures::StreamExt;
+use regex::Regex;
 use serde_json::{json, Value};
 use shared::{
     config::Backend,
     events::{
-        catalog::{AccountEvent, MessagePosted, RoomCreated, SenderType, UserSnapshot},
+        catalog::{live, AccountEvent, MessagePosted, RoomCreated, SenderType, UserSnapshot},
         outbox::OutboxEvent,
         Envelope,
     },
@@ -33,11 +43,15 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, spawn_app_with, Ending, TestOwner, PATIENCE};
+use crate::helpers::{spawn_app, spawn_app_with, Ending, TestApp, TestOwner, WsClient, PATIENCE};
 
 const CATALOGUE_SOURCE: &str = include_str!("../../../../shared/src/events/catalog.rs");
 const FRAMES_SOURCE: &str = include_str!("../../src/ws/frames.rs");
 const SESSION_SOURCE: &str = include_str!("../../src/ws/session.rs");
+const OWNER_CHANNEL_SOURCE: &str = include_str!("../../src/ws/owner_channel.rs");
+
+/// The owner channel's address.
+const OWNER_CHANNEL: &str = "/ws/owner/";
 
 /// A W3C trace context, for the header a traced publisher adds.
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -103,7 +117,7 @@ fn published_headers(envelope: &Envelope) -> Value {
 
 /// Every string literal in `source` that looks like an `event_type` (`family.noun.verb`).
 fn event_types_in(source: &str) -> BTreeSet<String> {
-    let literal = regex::Regex::new(r#""((?:accounts|chat)\.[a-z_]+\.[a-z_]+)""#).unwrap();
+    let literal = Regex::new(r#""((?:accounts|chat)\.[a-z_]+\.[a-z_]+)""#).unwrap();
     literal
         .captures_iter(source)
         .map(|c| c[1].to_owned())
@@ -128,6 +142,11 @@ fn channels_on(api: &AsyncApi, protocol: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A text frame or a NATS payload, as JSON.
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
 #[test]
 fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
     // Arrange
@@ -140,23 +159,27 @@ fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
     for mut row in samples {
         row.traceparent = Some(TRACEPARENT.to_owned());
         let envelope = row.to_envelope(Some("gateway-a"));
-        let payload: Value = serde_json::from_slice(&envelope.payload).unwrap();
+        let payload = json_of(&envelope.payload);
         let headers = published_headers(&envelope);
         api.check_message(&envelope.subject, Action::Send, Some(&headers), &payload)
             .unwrap_or_else(|e| panic!("{e}"));
         channels.extend(api.channels_matching(&envelope.subject));
         event_types.insert(payload["event_type"].as_str().unwrap().to_owned());
     }
-    let live = live_sample();
-    let payload: Value = serde_json::from_slice(&live.payload).unwrap();
-    api.check_message(
-        &live.subject,
-        Action::Send,
-        Some(&published_headers(&live)),
-        &payload,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    channels.extend(api.channels_matching(&live.subject));
+    for live in live_samples() {
+        api.check_message(
+            &live.subject,
+            Action::Send,
+            Some(&published_headers(&live)),
+            &json_of(&live.payload),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        channels.extend(api.channels_matching(&live.subject));
+    }
+    // `EventBus::sync` on NATS: a request with no bytes and no headers.
+    api.check_message(live::SYNC, Action::Send, None, &json!(""))
+        .unwrap_or_else(|e| panic!("{e}"));
+    channels.extend(api.channels_matching(live::SYNC));
 
     // Assert: both ways, so a channel without an event in the code fails as well.
     assert_eq!(channels, channels_on(&api, "nats"));
@@ -167,100 +190,234 @@ fn every_catalogue_event_is_a_message_its_nats_channel_publishes() {
     );
 }
 
-/// The live copy of a committed message, as the committing replica hands it to the others.
-fn live_sample() -> Envelope {
+/// One live envelope of every kind a replica hands the others, in this order: a committed
+/// message's copy, a typing and a read signal, and a room's new state.
+fn live_samples() -> Vec<Envelope> {
+    let owner = UserId::new_random();
     let message = stored(RoomId::generate(), "Hozir");
-    let frame = frames::message_frame(&message);
-    chat_gateway::events::live_copy(
-        &message,
-        UserId::new_random(),
-        &frame,
-        Some(TRACEPARENT),
-        "gateway-b",
-    )
+    let room = message.room_id;
+    let changed = room_of(owner, Some(&message));
+    let samples = vec![
+        events::live_copy(
+            &message,
+            owner,
+            &frames::message_frame(&message),
+            Some(TRACEPARENT),
+            "gateway-b",
+        ),
+        events::live_signal(
+            room,
+            owner,
+            Side::Visitor,
+            Signal::Typing,
+            &frames::typing_frame(room, Side::Visitor),
+            "gateway-b",
+        ),
+        events::live_signal(
+            room,
+            owner,
+            Side::Owner,
+            Signal::Read(message.id),
+            &frames::read_frame(room, Side::Owner, message.id),
+            "gateway-b",
+        ),
+        events::live_room(&changed, &frames::owner_room_frame(&changed), "gateway-b"),
+    ];
+    // No wildcards: a new kind of live event or signal breaks these matches, which leads here
+    // to add its sample above.
+    let kinds: Vec<&str> = samples
+        .iter()
+        .map(
+            |envelope| match events::from_live(envelope).expect("readable") {
+                LiveEvent::Message(..) => "message",
+                LiveEvent::Signal(_, Signal::Typing, _) => "typing",
+                LiveEvent::Signal(_, Signal::Read(_), _) => "read",
+                LiveEvent::Room(_) => "room",
+            },
+        )
+        .collect();
+    assert_eq!(kinds, ["message", "typing", "read", "room"]);
+    samples
 }
 
 /// A message of `room` as the store hands it back after its commit.
 fn stored(room: RoomId, text: &str) -> Message {
-    NewMessage::new(
-        room,
-        chat_gateway::domain::SenderType::Visitor,
-        MessageText::parse(text).unwrap(),
-        None,
-    )
-    .stored(shared::time::now(), 1)
+    NewMessage::new(room, Side::Visitor, MessageText::parse(text).unwrap(), None)
+        .stored(shared::time::now(), 1)
+}
+
+/// A room of `owner` as the store hands it back: just created, or with `message` as its
+/// newest, unread by the owner and read by the visitor.
+fn room_of(owner: UserId, message: Option<&Message>) -> Room {
+    let now = shared::time::now();
+    Room {
+        id: message.map_or_else(RoomId::generate, |m| m.room_id),
+        owner_id: owner,
+        visitor_name: "Neighbour from 4B".into(),
+        is_active: true,
+        created_at: now,
+        updated_at: now,
+        last_message: message.cloned(),
+        unread_count: i64::from(message.is_some()),
+        visitor_last_read_id: message.map(|m| m.id),
+    }
 }
 
 #[test]
-fn the_fan_out_receives_the_live_copies_the_gateway_publishes() {
+fn the_fan_out_receives_the_live_envelopes_the_gateway_publishes() {
     // Arrange
     let api = AsyncApi::committed();
-    let envelope = live_sample();
-    let payload: Value = serde_json::from_slice(&envelope.payload).unwrap();
+    let samples = live_samples();
 
     // Act
-    let received = api.check_message(
-        &envelope.subject,
-        Action::Receive,
-        Some(&published_headers(&envelope)),
-        &payload,
-    );
+    let received: Vec<String> = samples
+        .iter()
+        .map(|envelope| {
+            api.check_message(
+                &envelope.subject,
+                Action::Receive,
+                Some(&published_headers(envelope)),
+                &json_of(&envelope.payload),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
 
     // Assert
-    assert_eq!(received.as_deref(), Ok("liveMessage"));
+    assert_eq!(
+        received,
+        ["liveMessage", "liveTyping", "liveRead", "liveRoom"]
+    );
 }
 
 #[test]
 fn every_frame_the_gateway_sends_is_in_the_document() {
     // Arrange
     let api = AsyncApi::committed();
+    let owner = UserId::new_random();
     let room = RoomId(Uuid::new_v4());
-    let address = format!("/ws/chat/{room}/");
+    let room_socket = format!("/ws/chat/{room}/");
     let message = stored(room, "Salom");
+    let broadcast = frames::message_frame(&message);
+    let typing = frames::typing_frame(room, Side::Visitor);
+    let read = frames::read_frame(room, Side::Owner, message.id);
+    let refusals = refusals();
 
     // Act
-    let broadcast: Value = serde_json::from_str(frames::message_frame(&message).as_str()).unwrap();
-    let refusals: Vec<Value> = refusal_texts()
-        .iter()
-        .map(|reason| serde_json::from_str(frames::error_frame(reason).as_str()).unwrap())
-        .collect();
+    let mut sent = vec![
+        (room_socket.as_str(), broadcast.clone(), "chatMessage"),
+        (
+            room_socket.as_str(),
+            frames::with_client_id(&broadcast, ClientId(Uuid::new_v4())),
+            "chatMessage",
+        ),
+        (room_socket.as_str(), typing.clone(), "typing"),
+        (room_socket.as_str(), read.clone(), "read"),
+        (
+            OWNER_CHANNEL,
+            frames::owner_message_frame(&broadcast),
+            "message",
+        ),
+        (
+            OWNER_CHANNEL,
+            frames::owner_room_frame(&room_of(owner, None)),
+            "room",
+        ),
+        (
+            OWNER_CHANNEL,
+            frames::owner_room_frame(&room_of(owner, Some(&message))),
+            "room",
+        ),
+        (OWNER_CHANNEL, typing, "typing"),
+        (OWNER_CHANNEL, read, "read"),
+    ];
+    for reason in &refusals.room_socket {
+        sent.push((
+            room_socket.as_str(),
+            frames::error_frame(reason),
+            "frameError",
+        ));
+    }
+    for reason in &refusals.owner_channel {
+        sent.push((OWNER_CHANNEL, frames::error_frame(reason), "frameError"));
+    }
 
     // Assert
-    assert_eq!(
-        api.check_message(&address, Action::Send, None, &broadcast),
-        Ok("chatMessage".to_owned())
-    );
-    for refusal in &refusals {
+    for (address, frame, key) in &sent {
         assert_eq!(
-            api.check_message(&address, Action::Send, None, refusal),
-            Ok("frameError".to_owned())
+            api.check_message(
+                address,
+                Action::Send,
+                None,
+                &json_of(frame.as_str().as_bytes())
+            ),
+            Ok((*key).to_owned()),
+            "{}",
+            frame.as_str()
         );
     }
-    let documented: BTreeSet<String> = api.document()["components"]["schemas"]["ErrorFrame"]
-        ["properties"]["error"]["enum"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(documented, refusal_texts(), "both ways");
+    assert_eq!(
+        documented_errors(&api, "ErrorFrame"),
+        refusals.room_socket,
+        "both ways"
+    );
+    assert_eq!(
+        documented_errors(&api, "ReceiveOnlyErrorFrame"),
+        refusals.owner_channel,
+        "both ways"
+    );
 }
 
-/// Every text an error frame can carry: the refusals of `ws::frames::reason` and every
-/// `MessageTextError`.
-fn refusal_texts() -> BTreeSet<String> {
+/// The `error` texts schema `name` lists.
+fn documented_errors(api: &AsyncApi, name: &str) -> BTreeSet<String> {
+    api.document()["components"]["schemas"][name]["properties"]["error"]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{name} lists its error texts"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every text an error frame can carry, by the socket that sends it.
+struct Refusals {
+    room_socket: BTreeSet<String>,
+    owner_channel: BTreeSet<String>,
+}
+
+/// The refusals of `ws::frames::reason`, each on the sockets whose source names it (the room
+/// socket's session and `parse_client_frame`, which only the session calls; the owner
+/// channel), and every `MessageTextError`, which `parse_client_frame` answers.
+fn refusals() -> Refusals {
     let module = FRAMES_SOURCE
         .split_once("pub mod reason {")
-        .map(|(_, rest)| rest)
-        .and_then(|rest| rest.split_once("\n}"))
+        .and_then(|(_, rest)| rest.split_once("\n}"))
         .map(|(module, _)| module)
         .expect("ws/frames.rs has `pub mod reason`");
-    let constant = regex::Regex::new(r#"pub const [A-Z_]+: &str = ("(?:[^"\\]|\\.)*");"#).unwrap();
-    let mut texts: BTreeSet<String> = constant
-        .captures_iter(module)
-        .map(|c| serde_json::from_str::<String>(&c[1]).unwrap())
-        .collect();
-    assert!(texts.len() >= 7, "reasons found: {texts:?}");
+    // The module names no `reason::` itself; the unit tests below it do not count.
+    let frames_code = FRAMES_SOURCE.split("#[cfg(test)]").next().unwrap();
+    let constant = Regex::new(r#"pub const ([A-Z_]+): &str = ("(?:[^"\\]|\\.)*");"#).unwrap();
+    let mut refusals = Refusals {
+        room_socket: BTreeSet::new(),
+        owner_channel: BTreeSet::new(),
+    };
+    for c in constant.captures_iter(module) {
+        let text: String = serde_json::from_str(&c[2]).unwrap();
+        let used = format!("reason::{}", &c[1]);
+        let in_room_socket = SESSION_SOURCE.contains(&used) || frames_code.contains(&used);
+        let in_owner_channel = OWNER_CHANNEL_SOURCE.contains(&used);
+        assert!(in_room_socket || in_owner_channel, "no socket sends {used}");
+        if in_room_socket {
+            refusals.room_socket.insert(text.clone());
+        }
+        if in_owner_channel {
+            refusals.owner_channel.insert(text);
+        }
+    }
+    assert!(
+        refusals.room_socket.len() >= 11,
+        "reasons found: {:?}",
+        refusals.room_socket
+    );
     for error in [
         MessageTextError::Blank,
         MessageTextError::TooLong,
@@ -272,31 +429,63 @@ fn refusal_texts() -> BTreeSet<String> {
             | MessageTextError::TooLong
             | MessageTextError::NullCharacter => {}
         }
-        texts.insert(error.to_string());
+        refusals.room_socket.insert(error.to_string());
     }
-    texts
+    refusals
 }
 
 #[test]
 fn every_close_code_the_gateway_sends_is_in_the_document() {
     // Arrange
     let api = AsyncApi::committed();
-    let constant = regex::Regex::new(r"pub const (CLOSE_[A-Z_]+): u16 = (\d+);").unwrap();
-    let call = regex::Regex::new(r#"close\((CLOSE_[A-Z_]+), "([^"]+)"\)"#).unwrap();
+    let constant = Regex::new(r"pub const (CLOSE_[A-Z_]+): u16 = (\d+);").unwrap();
+    let codes: HashMap<String, u64> = [SESSION_SOURCE, OWNER_CHANNEL_SOURCE]
+        .iter()
+        .flat_map(|source| constant.captures_iter(source))
+        .map(|c| (c[1].to_owned(), c[2].parse().unwrap()))
+        .collect();
 
     // Act
-    let codes: std::collections::HashMap<&str, u64> = constant
-        .captures_iter(SESSION_SOURCE)
-        .map(|c| (c.get(1).unwrap().as_str(), c[2].parse().unwrap()))
-        .collect();
-    let sent: BTreeSet<(u64, String)> = call
-        .captures_iter(SESSION_SOURCE)
-        .map(|c| (codes[&c[1]], c[2].to_owned()))
-        .collect();
-    let documented: BTreeSet<(u64, String)> = api.document()["channels"]["roomSocket"]
-        ["x-close-codes"]
+    let room_socket = close_frames_in(SESSION_SOURCE, &codes);
+    let owner_channel = close_frames_in(OWNER_CHANNEL_SOURCE, &codes);
+
+    // Assert
+    assert!(room_socket.len() >= 5, "close calls found: {room_socket:?}");
+    assert!(
+        owner_channel.len() >= 4,
+        "close calls found: {owner_channel:?}"
+    );
+    assert_eq!(
+        documented_close_codes(&api, "roomSocket"),
+        room_socket,
+        "both ways"
+    );
+    assert_eq!(
+        documented_close_codes(&api, "ownerChannel"),
+        owner_channel,
+        "both ways"
+    );
+}
+
+/// Every `close(CLOSE_…, "reason")` call in `source`, as (code, reason).
+fn close_frames_in(source: &str, codes: &HashMap<String, u64>) -> BTreeSet<(u64, String)> {
+    let call =
+        Regex::new(r#"close\(\s*(?:[a-z_]+::)*(CLOSE_[A-Z_]+),\s*"([^"]+)",?\s*\)"#).unwrap();
+    call.captures_iter(source)
+        .map(|c| {
+            let code = codes
+                .get(&c[1])
+                .unwrap_or_else(|| panic!("{} is not a known close code", &c[1]));
+            (*code, c[2].to_owned())
+        })
+        .collect()
+}
+
+/// The `x-close-codes` of `channel`, as (code, reason).
+fn documented_close_codes(api: &AsyncApi, channel: &str) -> BTreeSet<(u64, String)> {
+    api.document()["channels"][channel]["x-close-codes"]
         .as_array()
-        .unwrap()
+        .unwrap_or_else(|| panic!("{channel} has x-close-codes"))
         .iter()
         .map(|c| {
             (
@@ -304,11 +493,15 @@ fn every_close_code_the_gateway_sends_is_in_the_document() {
                 c["reason"].as_str().unwrap().to_owned(),
             )
         })
-        .collect();
+        .collect()
+}
 
-    // Assert
-    assert!(sent.len() >= 4, "close calls found: {sent:?}");
-    assert_eq!(documented, sent, "both ways");
+/// Whether `code` and `reason` are among `channel`'s `x-close-codes`.
+fn is_documented_close(api: &AsyncApi, channel: &str, ending: &Ending) -> bool {
+    let Ending::Closed(Some((code, reason))) = ending else {
+        panic!("expected a close frame, got {ending:?}");
+    };
+    documented_close_codes(api, channel).contains(&(u64::from(*code), reason.clone()))
 }
 
 #[tokio::test]
@@ -348,17 +541,116 @@ async fn a_real_socket_s_frames_and_close_fit_the_document() {
         api.check_message(&address, Action::Send, None, &refusal),
         Ok("frameError".to_owned())
     );
-    let Ending::Closed(Some((code, reason))) = ending else {
-        panic!("expected a close frame, got {ending:?}");
-    };
-    let close_codes = &api.document()["channels"]["roomSocket"]["x-close-codes"];
     assert!(
-        close_codes
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["code"] == code && c["reason"] == reason.as_str()),
-        "{code} {reason} is not in x-close-codes"
+        is_documented_close(&api, "roomSocket", &ending),
+        "{ending:?} is not in x-close-codes"
+    );
+}
+
+/// A conversation on `carinfo.v2` sockets, watched by the owner's channel.
+struct Conversation {
+    /// The room socket's address.
+    room_socket: String,
+    /// What the two room sockets sent, in order.
+    sent: Vec<Value>,
+    /// What the two room sockets got, in order.
+    got: Vec<Value>,
+    /// What the owner's channel heard, in order.
+    heard: Vec<Value>,
+    /// The owner's channel, still open.
+    channel: WsClient,
+}
+
+/// The owner opens a channel, a visitor starts a chat; on `carinfo.v2` sockets the visitor
+/// types and sends a message with a `client_id`, and the owner reads it.
+async fn converse(app: &TestApp) -> Conversation {
+    let owner = TestOwner::registered(app).await;
+    let mut channel = app.open_owner_channel(&owner).await;
+    let chat = app.start_chat_with(&owner).await;
+    let mut heard = vec![channel.next_json().await];
+    let mut visitor = app.open_v2(&chat.room_id, &chat.visitor(), None).await;
+    let mut owner_socket = app.open_v2(&chat.room_id, &owner.auth(), None).await;
+    let typing = json!({ "type": "typing" });
+    let message = json!({ "message": "Salom", "client_id": Uuid::new_v4().to_string() });
+
+    visitor.send_json(&typing).await;
+    let mut got = vec![owner_socket.next_json().await];
+    heard.push(channel.next_json().await);
+    visitor.send_json(&message).await;
+    got.push(visitor.next_json().await);
+    got.push(owner_socket.next_json().await);
+    heard.push(channel.next_json().await);
+    heard.push(channel.next_json().await);
+    let read = json!({ "type": "read", "message_id": got[2]["id"] });
+    owner_socket.send_json(&read).await;
+    got.push(visitor.next_json().await);
+    heard.push(channel.next_json().await);
+    heard.push(channel.next_json().await);
+
+    Conversation {
+        room_socket: format!("/ws/chat/{}/", chat.room_id),
+        sent: vec![typing, message, read],
+        got,
+        heard,
+        channel,
+    }
+}
+
+/// The message of the document that `action` carries at `address` and that `frame` fits.
+fn message_keys(api: &AsyncApi, address: &str, action: Action, frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|frame| {
+            api.check_message(address, action, None, frame)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn real_v2_sockets_and_an_owner_channel_fit_the_document() {
+    // Arrange
+    let api = AsyncApi::committed();
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.ws_ping_interval_secs = 1;
+        c.ws_idle_timeout_secs = 3;
+    })
+    .await;
+
+    // Act
+    let mut talk = converse(&app).await;
+    talk.channel.send_text("salom").await;
+    let refusal = talk.channel.next_json().await;
+    // Never answering a ping, so the idle timeout closes the channel.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let (_, ending) = talk.channel.read_to_end(Duration::from_secs(10)).await;
+
+    // Assert
+    let room = talk.room_socket.as_str();
+    assert_eq!(
+        message_keys(&api, room, Action::Receive, &talk.sent),
+        ["sendTyping", "sendMessage", "sendRead"]
+    );
+    assert_eq!(
+        message_keys(&api, room, Action::Send, &talk.got),
+        ["typing", "chatMessage", "chatMessage", "read"]
+    );
+    assert!(
+        talk.got[1].get("client_id").is_some(),
+        "the echo: {}",
+        talk.got[1]
+    );
+    assert_eq!(
+        message_keys(&api, OWNER_CHANNEL, Action::Send, &talk.heard),
+        ["room", "typing", "message", "room", "read", "room"]
+    );
+    assert_eq!(
+        message_keys(&api, OWNER_CHANNEL, Action::Send, &[refusal]),
+        ["frameError"]
+    );
+    assert!(
+        is_documented_close(&api, "ownerChannel", &ending),
+        "{ending:?} is not in x-close-codes"
     );
 }
 
@@ -373,28 +665,99 @@ async fn the_chat_events_a_real_nats_carries_fit_the_document() {
     // Act
     let chat = app.start_chat_with(&owner).await;
     app.chat(&chat.room_id, &chat.visitor(), &["Salom"]).await;
-    let mut received = Vec::new();
-    for _ in 0..2 {
+    let received = next_messages(&mut subscription, 2).await;
+
+    // Assert
+    assert_eq!(
+        nats_message_keys(&api, &app, &received),
+        ["roomCreated", "messagePosted"]
+    );
+}
+
+#[tokio::test]
+async fn the_live_subjects_a_real_nats_carries_fit_the_document() {
+    // Arrange
+    let api = AsyncApi::committed();
+    let app = spawn_app(Backend::Postgres).await;
+    let client = async_nats::connect(app.nats_url.as_deref().expect("NATS"))
+        .await
+        .expect("NATS reachable");
+    let mut subscription = client
+        .subscribe(format!("{}live.chat.owners.>", app.prefix))
+        .await
+        .expect("subscribed");
+    // As `EventBus::sync` does: the answer (no responders) proves the subscription in place.
+    let _ = client
+        .request(format!("{}{}", app.prefix, live::SYNC), "".into())
+        .await;
+
+    // Act
+    let _talk = converse(&app).await;
+    let received = next_messages(&mut subscription, 6).await;
+
+    // Assert
+    let keys = nats_message_keys(&api, &app, &received);
+    assert_eq!(
+        keys,
+        [
+            "liveRoom",
+            "liveTyping",
+            "liveMessage",
+            "liveRoom",
+            "liveRead",
+            "liveRoom"
+        ]
+    );
+    for message in &received {
+        let subject = message.subject.as_str().trim_start_matches(&app.prefix);
+        let headers = wire_headers(message.headers.as_ref());
+        api.check_message(
+            subject,
+            Action::Receive,
+            Some(&headers),
+            &json_of(&message.payload),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// The next `count` messages of `subscription`, each within [`PATIENCE`].
+async fn next_messages(
+    subscription: &mut async_nats::Subscriber,
+    count: usize,
+) -> Vec<async_nats::Message> {
+    let mut received = Vec::with_capacity(count);
+    for _ in 0..count {
         let message = tokio::time::timeout(PATIENCE, subscription.next())
             .await
-            .expect("an event within PATIENCE")
+            .expect("a message within PATIENCE")
             .expect("the subscription is open");
         received.push(message);
     }
+    received
+}
 
-    // Assert
-    let mut messages = Vec::new();
-    for message in &received {
-        let subject = message.subject.as_str().trim_start_matches(&app.prefix);
-        let payload: Value = serde_json::from_slice(&message.payload).unwrap();
-        let headers = wire_headers(message.headers.as_ref());
-        assert!(headers.get("Nats-Msg-Id").is_some(), "{headers}");
-        messages.push(
-            api.check_message(subject, Action::Send, Some(&headers), &payload)
-                .unwrap_or_else(|e| panic!("{e}")),
-        );
-    }
-    assert_eq!(messages, ["roomCreated", "messagePosted"]);
+/// The message of the document that each NATS message fits, as published, with its headers.
+fn nats_message_keys(
+    api: &AsyncApi,
+    app: &TestApp,
+    received: &[async_nats::Message],
+) -> Vec<String> {
+    received
+        .iter()
+        .map(|message| {
+            let subject = message.subject.as_str().trim_start_matches(&app.prefix);
+            let headers = wire_headers(message.headers.as_ref());
+            assert!(headers.get("Nats-Msg-Id").is_some(), "{headers}");
+            api.check_message(
+                subject,
+                Action::Send,
+                Some(&headers),
+                &json_of(&message.payload),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
 }
 
 /// Every header of a NATS message, by the name it was sent with.
