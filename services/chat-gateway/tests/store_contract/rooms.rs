@@ -84,7 +84,8 @@ async fn the_inbox_moves_a_room_with_a_newer_message_to_the_top(
     let subject = store_on(backend).await;
     let store = subject.store.as_ref();
     let owner_id = UserId::new_random();
-    let start = shared::time::now();
+    // Opened a moment ago: the message, stamped by its commit, is newer than both.
+    let start = shared::time::now() - ms(10);
     let older = store
         .create_room(&new_room(owner_id, start))
         .await
