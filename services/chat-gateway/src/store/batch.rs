@@ -88,66 +88,82 @@ pub fn ordinals<'a>(fresh: impl IntoIterator<Item = &'a NewMessage>) -> Vec<i64>
         .collect()
 }
 
-/// Splits a batch into the messages to store and those whose client id is already stored
-/// (`stored`: by room and client id) or taken by an earlier message of the same batch.
-/// Returns the indexes of the fresh messages, and for each other index the message it repeats.
-pub fn split_repeats(
-    batch: &[PendingMessage],
-    stored: &HashMap<(RoomId, ClientId), Message>,
-) -> (Vec<usize>, Vec<(usize, Repeat)>) {
-    let mut fresh = Vec::with_capacity(batch.len());
-    let mut repeats = Vec::new();
-    let mut first: HashMap<(RoomId, ClientId), usize> = Default::default();
-    for (i, pending) in batch.iter().enumerate() {
-        let m = &pending.message;
-        let Some(client_id) = m.client_id else {
-            fresh.push(i);
-            continue;
-        };
-        let key = (m.room_id, client_id);
-        if let Some(original) = stored.get(&key) {
-            repeats.push((i, Repeat::Stored(original.clone())));
-        } else if let Some(&earlier) = first.get(&key) {
-            repeats.push((i, Repeat::InBatch(earlier)));
-        } else {
-            first.insert(key, i);
-            fresh.push(i);
-        }
-    }
-    (fresh, repeats)
+/// A batch split into the messages to store and those whose client id is already stored or
+/// taken by an earlier message of the same batch.
+pub struct Split<'a> {
+    batch: &'a [PendingMessage],
+    /// Indexes of the messages to store, in the batch's order.
+    fresh: Vec<usize>,
+    /// Indexes of the others, with the message each repeats.
+    repeats: Vec<(usize, Repeat)>,
 }
 
 /// The message a repeated client id stands for.
 #[derive(Debug, Clone)]
-pub enum Repeat {
+enum Repeat {
     /// Stored by an earlier batch.
     Stored(Message),
     /// The batch's message at this index.
     InBatch(usize),
 }
 
-/// Assembles a batch's outcome from the fresh messages as stored and the repeats.
-pub fn assemble(
-    len: usize,
-    fresh: &[usize],
-    stored: Vec<Message>,
-    repeats: Vec<(usize, Repeat)>,
-    rooms: Vec<Room>,
-) -> CommittedBatch {
-    let mut messages: Vec<Option<Committed>> = vec![None; len];
-    for (&i, message) in fresh.iter().zip(stored) {
-        messages[i] = Some(Committed::Stored(message));
+impl<'a> Split<'a> {
+    /// Splits `batch`, given the messages already `stored` by room and client id.
+    pub fn new(batch: &'a [PendingMessage], stored: &HashMap<(RoomId, ClientId), Message>) -> Self {
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut repeats = Vec::new();
+        let mut first: HashMap<(RoomId, ClientId), usize> = Default::default();
+        for (i, pending) in batch.iter().enumerate() {
+            let m = &pending.message;
+            let Some(client_id) = m.client_id else {
+                fresh.push(i);
+                continue;
+            };
+            let key = (m.room_id, client_id);
+            if let Some(original) = stored.get(&key) {
+                repeats.push((i, Repeat::Stored(original.clone())));
+            } else if let Some(&earlier) = first.get(&key) {
+                repeats.push((i, Repeat::InBatch(earlier)));
+            } else {
+                first.insert(key, i);
+                fresh.push(i);
+            }
+        }
+        Self {
+            batch,
+            fresh,
+            repeats,
+        }
     }
-    for (i, repeat) in repeats {
-        let original = match repeat {
-            Repeat::Stored(message) => Some(message),
-            Repeat::InBatch(earlier) => messages[earlier].as_ref().map(|c| c.message().clone()),
-        };
-        messages[i] = original.map(Committed::Duplicate);
+
+    /// The messages to store, with their senders' traces, in the batch's order.
+    pub fn fresh(&self) -> impl Iterator<Item = &'a PendingMessage> + '_ {
+        self.fresh.iter().map(|&i| &self.batch[i])
     }
-    CommittedBatch {
-        messages: messages.into_iter().flatten().collect(),
-        rooms,
+
+    /// Whether there is nothing to store.
+    pub fn nothing_to_store(&self) -> bool {
+        self.fresh.is_empty()
+    }
+
+    /// The batch's outcome, from the fresh messages as stored (in [`Self::fresh`]'s order)
+    /// and the rooms they changed.
+    pub fn committed(self, stored: Vec<Message>, rooms: Vec<Room>) -> CommittedBatch {
+        let mut messages: Vec<Option<Committed>> = vec![None; self.batch.len()];
+        for (&i, message) in self.fresh.iter().zip(stored) {
+            messages[i] = Some(Committed::Stored(message));
+        }
+        for (i, repeat) in self.repeats {
+            let original = match repeat {
+                Repeat::Stored(message) => Some(message),
+                Repeat::InBatch(earlier) => messages[earlier].as_ref().map(|c| c.message().clone()),
+            };
+            messages[i] = original.map(Committed::Duplicate);
+        }
+        CommittedBatch {
+            messages: messages.into_iter().flatten().collect(),
+            rooms,
+        }
     }
 }
 
@@ -202,18 +218,16 @@ mod tests {
         ];
         batch[0].message.client_id = client;
         batch[2].message.client_id = client;
-        let (fresh, repeats) = split_repeats(&batch, &HashMap::new());
-        assert_eq!(fresh, vec![0, 1]);
-        assert_eq!(
-            ordinals(fresh.iter().map(|&i| &batch[i].message)),
-            vec![1, 2]
-        );
+        let split = Split::new(&batch, &HashMap::new());
+        let fresh: Vec<&NewMessage> = split.fresh().map(|p| &p.message).collect();
+        assert_eq!(fresh, vec![&batch[0].message, &batch[1].message]);
+        assert_eq!(ordinals(fresh.iter().copied()), vec![1, 2]);
         let stored: Vec<Message> = fresh
             .iter()
             .zip(1..)
-            .map(|(&i, position)| batch[i].message.stored(chrono::Utc::now(), position))
+            .map(|(m, position)| m.stored(chrono::Utc::now(), position))
             .collect();
-        let outcome = assemble(3, &fresh, stored.clone(), repeats, Vec::new());
+        let outcome = split.committed(stored.clone(), Vec::new());
         assert_eq!(outcome.messages[2], Committed::Duplicate(stored[0].clone()));
         assert_eq!(outcome.messages[1], Committed::Stored(stored[1].clone()));
     }

@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{
-    batch::{assemble, ordinals, preview, room_activity, split_repeats},
+    batch::{ordinals, preview, room_activity, Split},
     rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS},
     CommittedBatch, PendingMessage,
 };
@@ -58,18 +58,11 @@ pub(super) async fn insert_messages(
     pool: &PgPool,
     batch: &[PendingMessage],
 ) -> Result<CommittedBatch, sqlx::Error> {
-    let stored = stored_client_ids(pool, batch).await?;
-    let (fresh, repeats) = split_repeats(batch, &stored);
-    if fresh.is_empty() {
-        return Ok(assemble(
-            batch.len(),
-            &fresh,
-            Vec::new(),
-            repeats,
-            Vec::new(),
-        ));
+    let split = Split::new(batch, &stored_client_ids(pool, batch).await?);
+    if split.nothing_to_store() {
+        return Ok(split.committed(Vec::new(), Vec::new()));
     }
-    let messages: Vec<_> = fresh.iter().map(|&i| &batch[i].message).collect();
+    let messages: Vec<_> = split.fresh().map(|p| &p.message).collect();
     let places = ordinals(messages.iter().copied());
     let n = messages.len();
     let (mut ids, mut rooms, mut senders, mut contents, mut traces, mut clients) = (
@@ -80,13 +73,13 @@ pub(super) async fn insert_messages(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for &i in &fresh {
-        let m = &batch[i].message;
+    for p in split.fresh() {
+        let m = &p.message;
         ids.push(m.id.0);
         rooms.push(m.room_id.0);
         senders.push(sender_type_str(m.sender_type));
         contents.push(m.content.as_str());
-        traces.push(batch[i].traceparent.as_deref());
+        traces.push(p.traceparent.as_deref());
         clients.push(m.client_id.map(|c| c.0));
     }
     let at = shared::time::now();
@@ -137,7 +130,7 @@ pub(super) async fn insert_messages(
         })
         .collect();
     let rooms: Vec<Room> = touched.into_iter().map(|t| Room::from(t.room)).collect();
-    Ok(assemble(batch.len(), &fresh, stored_now, repeats, rooms))
+    Ok(split.committed(stored_now, rooms))
 }
 
 /// The messages already stored under the batch's client ids, by room and client id.

@@ -7,7 +7,7 @@ use shared::time;
 use sqlx::SqlitePool;
 
 use super::{
-    batch::{assemble, ordinals, preview, room_activity, split_repeats},
+    batch::{ordinals, preview, room_activity, Split},
     rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS, ROOM_COLUMNS},
     CommittedBatch, PendingMessage,
 };
@@ -42,17 +42,11 @@ pub(super) async fn insert_messages(
             stored.extend(row.map(ClientMessageRow::keyed));
         }
     }
-    let (fresh, repeats) = split_repeats(batch, &stored);
-    if fresh.is_empty() {
-        return Ok(assemble(
-            batch.len(),
-            &fresh,
-            Vec::new(),
-            repeats,
-            Vec::new(),
-        ));
+    let split = Split::new(batch, &stored);
+    if split.nothing_to_store() {
+        return Ok(split.committed(Vec::new(), Vec::new()));
     }
-    let messages: Vec<_> = fresh.iter().map(|&i| &batch[i].message).collect();
+    let fresh: Vec<&PendingMessage> = split.fresh().collect();
     let at = time::to_micros(&time::now());
     let touch = format!(
         "update rooms set updated_at = max(updated_at, ?1), \
@@ -64,7 +58,7 @@ pub(super) async fn insert_messages(
     );
     let mut placed = HashMap::new();
     let mut rooms = Vec::new();
-    for a in room_activity(messages.iter().copied()) {
+    for a in room_activity(fresh.iter().map(|p| &p.message)) {
         let touched: TouchedRow = sqlx::query_as(&touch)
             .bind(at)
             .bind(a.last.id.0)
@@ -81,8 +75,10 @@ pub(super) async fn insert_messages(
         placed.insert(room.id, (stamped, touched.base));
         rooms.push(room);
     }
-    let mut stored_now: Vec<Message> = Vec::with_capacity(messages.len());
-    for (m, place) in messages.iter().zip(ordinals(messages.iter().copied())) {
+    let mut stored_now: Vec<Message> = Vec::with_capacity(fresh.len());
+    let places = ordinals(fresh.iter().map(|p| &p.message));
+    for (p, place) in fresh.iter().zip(places) {
+        let m = &p.message;
         let (stamped, base) = placed.get(&m.room_id).copied().unwrap_or_default();
         let message = m.stored(stamped.unwrap_or_else(time::now), base + place);
         let at = time::to_micros(&message.created_at);
@@ -97,7 +93,7 @@ pub(super) async fn insert_messages(
         .bind(&m.content)
         .bind(at)
         .bind(at)
-        .bind(&batch[fresh[stored_now.len()]].traceparent)
+        .bind(&p.traceparent)
         .bind(message.position)
         .bind(m.client_id.map(|c| c.0))
         .execute(&mut *tx)
@@ -105,5 +101,5 @@ pub(super) async fn insert_messages(
         stored_now.push(message);
     }
     tx.commit().await?;
-    Ok(assemble(batch.len(), &fresh, stored_now, repeats, rooms))
+    Ok(split.committed(stored_now, rooms))
 }

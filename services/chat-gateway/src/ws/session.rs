@@ -100,6 +100,15 @@ pub struct SessionContext {
     pub tracked: TaskTrackerToken,
 }
 
+impl SessionContext {
+    /// Tells the room and the owner's channels that this socket's side sends `signal`.
+    async fn signal(&self, conn: ConnId, signal: Signal) {
+        self.fanout
+            .signal(self.room, self.owner_id, conn, self.sender_type, signal)
+            .await;
+    }
+}
+
 pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
     WsMessage::Close(Some(CloseFrame {
         code,
@@ -374,15 +383,7 @@ async fn handle_text(
         }
         Ok(ClientFrame::Typing) => {
             if SocketState::allow(&mut state.last_typing, TYPING_INTERVAL) {
-                ctx.fanout
-                    .signal(
-                        ctx.room,
-                        ctx.owner_id,
-                        conn,
-                        ctx.sender_type,
-                        Signal::Typing,
-                    )
-                    .await;
+                ctx.signal(conn, Signal::Typing).await;
             }
             None
         }
@@ -412,15 +413,7 @@ async fn read(
         .await
     {
         Ok(Some(room)) => {
-            ctx.fanout
-                .signal(
-                    ctx.room,
-                    ctx.owner_id,
-                    conn,
-                    ctx.sender_type,
-                    Signal::Read(id),
-                )
-                .await;
+            ctx.signal(conn, Signal::Read(id)).await;
             ctx.fanout.room_changed(&room).await;
             None
         }

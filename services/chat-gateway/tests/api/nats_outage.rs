@@ -42,6 +42,16 @@ async fn replica(
     .await
 }
 
+/// Two replicas on a fresh database and their own subject prefix on `nats`.
+async fn two_replicas(nats: &NatsServer) -> (TestApp, TestApp, String) {
+    let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
+    let prefix = unique_prefix();
+    let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
+    let a = replica(&db, nats, &prefix, &secret, "replica-a").await;
+    let b = replica(&db, nats, &prefix, &secret, "replica-b").await;
+    (a, b, prefix)
+}
+
 /// Reads `socket` until every id in `wanted` has arrived (duplicates allowed, as after a
 /// reconnect); returns the ids seen.
 async fn receive_all(
@@ -71,11 +81,7 @@ async fn receive_all(
 async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_returns() {
     // Arrange
     let mut nats = NatsServer::start().await;
-    let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
-    let prefix = unique_prefix();
-    let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
-    let a = replica(&db, &nats, &prefix, &secret, "replica-a").await;
-    let b = replica(&db, &nats, &prefix, &secret, "replica-b").await;
+    let (a, b, prefix) = two_replicas(&nats).await;
     let owner = crate::helpers::TestOwner::registered(&a).await;
     let chat = a.start_chat_with(&owner).await;
     let mut visitor = a.open_ws(&chat.room_id, &chat.visitor()).await;
@@ -160,11 +166,7 @@ async fn messages_sent_while_nats_is_down_reach_the_other_replica_once_it_return
 async fn an_owner_channel_is_told_to_resynchronise_after_nats_returns_and_hears_again() {
     // Arrange: the owner's channel on replica B, the visitor on replica A.
     let mut nats = NatsServer::start().await;
-    let db = Arc::new(TestDatabase::create(Backend::Postgres).await);
-    let prefix = unique_prefix();
-    let secret = SecretString::from(format!("outage-{}", uuid::Uuid::new_v4()));
-    let a = replica(&db, &nats, &prefix, &secret, "replica-a").await;
-    let b = replica(&db, &nats, &prefix, &secret, "replica-b").await;
+    let (a, b, _) = two_replicas(&nats).await;
     let owner = crate::helpers::TestOwner::registered(&a).await;
     let mut channel = b.open_owner_channel(&owner).await;
 
