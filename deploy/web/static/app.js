@@ -145,6 +145,8 @@ function channelFrame(f) {
     upsertRoom(f.room);
     renderRooms();
   } else if (f.type === 'message' && f.message) {
+    // The visitor's message ends their typing, in the row as in the conversation.
+    if (f.message.sender_type === 'visitor') stopTyping(f.message.room_id);
     if (cur?.id === f.message.room_id) cur.chat.frame(f.message);
   } else if (f.type === 'typing' && f.sender_type === 'visitor') {
     showTyping(f.room_id);
@@ -163,6 +165,13 @@ function showTyping(roomId) {
   const had = typingRooms.has(roomId);
   typingRooms.set(roomId, setTimeout(() => { typingRooms.delete(roomId); rowTyping(roomId); }, 4000));
   if (!had) rowTyping(roomId);
+}
+
+function stopTyping(roomId) {
+  if (!typingRooms.has(roomId)) return;
+  clearTimeout(typingRooms.get(roomId));
+  typingRooms.delete(roomId);
+  rowTyping(roomId);
 }
 
 function rowTyping(roomId) {
