@@ -121,7 +121,9 @@ pub trait ChatStore: Send + Sync + 'static {
     /// The messages table as the log of their events, relayed as `holder`.
     fn message_log(&self, holder: String) -> MessageLog;
 
-    /// The owner has seen the whole room; the room as it is now, if that changed it.
+    /// The owner has opened the room: nothing in it counts as unread; the room as it is now,
+    /// if that changed it. The owner's read position (what the visitor sees as "seen") moves
+    /// only with [`Self::mark_read`], which is told to the room.
     async fn mark_read_by_owner(&self, room: RoomId) -> Result<Option<Room>, StoreError>;
 
     /// `side` has read `message` (of `room`) and everything before it; the room as it is now,

@@ -229,8 +229,7 @@ impl ChatStore for SqlStore {
     #[tracing::instrument(skip_all, fields(room.id = %room))]
     async fn mark_read_by_owner(&self, room: RoomId) -> Result<Option<Room>, StoreError> {
         let query = format!(
-            "update rooms set unread_count = 0, owner_read_position = message_count \
-             where id = $1 and (unread_count <> 0 or owner_read_position < message_count) \
+            "update rooms set unread_count = 0 where id = $1 and unread_count <> 0 \
              returning {ROOM_COLUMNS}"
         );
         let row: Option<RoomRow> = with_pool!(self.db, |pool| {

@@ -21,13 +21,16 @@ struct TouchedRow {
 }
 
 /// Writes a batch statement by statement: SQLite has one writer, so a loop inside one
-/// transaction costs one commit like a single statement would, and the transaction's reads
-/// of the rooms' counts are the order its messages take.
+/// transaction costs one commit like a single statement would, and the rooms' counts it
+/// updates first are the order its messages take.
 pub(super) async fn insert_messages(
     pool: &SqlitePool,
     batch: &[PendingMessage],
 ) -> Result<CommittedBatch, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // Looked up before the transaction: one that reads first and writes later cannot wait for
+    // another connection's write (SQLite refuses it at once), while one that writes first
+    // waits its turn. A client id stored in between fails the insert on its unique index, and
+    // the store tries again.
     let mut stored = HashMap::new();
     let find = format!(
         "select {MESSAGE_COLUMNS}, client_id from messages where room_id = ? and client_id = ?"
@@ -37,7 +40,7 @@ pub(super) async fn insert_messages(
             let row: Option<ClientMessageRow> = sqlx::query_as(&find)
                 .bind(p.message.room_id.0)
                 .bind(client_id.0)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(pool)
                 .await?;
             stored.extend(row.map(ClientMessageRow::keyed));
         }
@@ -46,6 +49,7 @@ pub(super) async fn insert_messages(
     if split.nothing_to_store() {
         return Ok(split.committed(Vec::new(), Vec::new()));
     }
+    let mut tx = pool.begin().await?;
     let fresh: Vec<&PendingMessage> = split.fresh().collect();
     let at = time::to_micros(&time::now());
     let touch = format!(

@@ -115,6 +115,10 @@ pub mod reason {
     pub const UNKNOWN_MESSAGE: &str = "No such message in this chat.";
     /// A `type` this socket does not know.
     pub const UNKNOWN_TYPE: &str = "Unknown frame type.";
+    /// Read frames faster than a socket may send them.
+    pub const READS_RATE_LIMITED: &str = "Too many read frames; slow down.";
+    /// The database is down: the read position was not stored.
+    pub const READ_NOT_SAVED: &str = "Read position could not be saved; please try again.";
     /// Anything sent on the owner channel, which only listens.
     pub const RECEIVE_ONLY: &str = "This channel only sends; write in a chat's socket.";
 }

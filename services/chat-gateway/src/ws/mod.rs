@@ -4,7 +4,9 @@
 
 pub mod frames;
 pub mod hub;
+mod incoming;
 pub mod owner_channel;
 pub mod session;
+pub mod socket_io;
 pub mod socket_slots;
 pub mod upgrade;

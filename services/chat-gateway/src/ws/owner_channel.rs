@@ -34,17 +34,14 @@ use tokio::{
 use super::{
     frames::{self, reason},
     hub::ConnId,
-    session::{
+    socket_io::{
         await_close_reply, close, expired, instant_of, send_within, CLOSE_GOING_AWAY, CLOSE_GRACE,
-        CLOSE_TOKEN_EXPIRED,
+        CLOSE_IDLE, CLOSE_RESYNC, CLOSE_TOKEN_EXPIRED,
     },
     socket_slots::SocketSlot,
     upgrade::sized,
 };
 use crate::{domain::SenderType, fanout::Fanout, shutdown::ShutdownSignals, state::AppState};
-
-/// Close code when the channel may have missed frames: reconnect and read the rooms again.
-pub const CLOSE_RESYNC: u16 = 1012;
 
 /// The owner's access token, in the query string as for the room socket.
 #[derive(Debug, Default, Deserialize)]
@@ -176,7 +173,7 @@ impl Channel {
                 },
                 _ = ping.tick() => {
                     if last_seen.elapsed() >= self.idle_timeout {
-                        break Some(close(super::session::CLOSE_IDLE, "idle timeout"));
+                        break Some(close(CLOSE_IDLE, "idle timeout"));
                     }
                     if !send_within(&mut socket, WsMessage::Ping(Default::default()), self.idle_timeout).await {
                         break None;

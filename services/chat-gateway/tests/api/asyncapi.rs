@@ -48,6 +48,8 @@ use crate::helpers::{spawn_app, spawn_app_with, Ending, TestApp, TestOwner, WsCl
 const CATALOGUE_SOURCE: &str = include_str!("../../../../shared/src/events/catalog.rs");
 const FRAMES_SOURCE: &str = include_str!("../../src/ws/frames.rs");
 const SESSION_SOURCE: &str = include_str!("../../src/ws/session.rs");
+const INCOMING_SOURCE: &str = include_str!("../../src/ws/incoming.rs");
+const SOCKET_IO_SOURCE: &str = include_str!("../../src/ws/socket_io.rs");
 const OWNER_CHANNEL_SOURCE: &str = include_str!("../../src/ws/owner_channel.rs");
 
 /// The owner channel's address.
@@ -403,7 +405,9 @@ fn refusals() -> Refusals {
     for c in constant.captures_iter(module) {
         let text: String = serde_json::from_str(&c[2]).unwrap();
         let used = format!("reason::{}", &c[1]);
-        let in_room_socket = SESSION_SOURCE.contains(&used) || frames_code.contains(&used);
+        let in_room_socket = SESSION_SOURCE.contains(&used)
+            || INCOMING_SOURCE.contains(&used)
+            || frames_code.contains(&used);
         let in_owner_channel = OWNER_CHANNEL_SOURCE.contains(&used);
         assert!(in_room_socket || in_owner_channel, "no socket sends {used}");
         if in_room_socket {
@@ -439,9 +443,8 @@ fn every_close_code_the_gateway_sends_is_in_the_document() {
     // Arrange
     let api = AsyncApi::committed();
     let constant = Regex::new(r"pub const (CLOSE_[A-Z_]+): u16 = (\d+);").unwrap();
-    let codes: HashMap<String, u64> = [SESSION_SOURCE, OWNER_CHANNEL_SOURCE]
-        .iter()
-        .flat_map(|source| constant.captures_iter(source))
+    let codes: HashMap<String, u64> = constant
+        .captures_iter(SOCKET_IO_SOURCE)
         .map(|c| (c[1].to_owned(), c[2].parse().unwrap()))
         .collect();
 

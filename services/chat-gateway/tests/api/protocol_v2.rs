@@ -166,3 +166,103 @@ async fn a_resend_with_the_same_client_id_is_stored_once_on_any_replica() {
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["id"], original["id"]);
 }
+
+#[rstest]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_sides_writing_with_client_ids_at_once_have_every_message_stored(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange
+    let app = spawn_app(backend).await;
+    let owner = TestOwner::registered(&app).await;
+    let chat = app.start_chat_with(&owner).await;
+    let first = app.chat(&chat.room_id, &chat.visitor(), &["salom"]).await;
+    let visitor = app.open_v2(&chat.room_id, &chat.visitor(), None).await;
+    let owner_socket = app.open_v2(&chat.room_id, &owner.auth(), None).await;
+
+    // Act: each side sends 20 messages with client ids, and read frames in between, without
+    // waiting for echoes.
+    let write = |mut socket: crate::helpers::WsClient, side: &'static str| {
+        let read = json!({ "type": "read", "message_id": first[0]["id"] });
+        async move {
+            for i in 0..20 {
+                let client_id = uuid::Uuid::new_v4().to_string();
+                socket
+                    .send_json(&json!({ "message": format!("{side}{i}"), "client_id": client_id }))
+                    .await;
+                socket.send_json(&read).await;
+            }
+            let mut frames = Vec::new();
+            while frames
+                .iter()
+                .filter(|f: &&Value| f.get("id").is_some())
+                .count()
+                < 40
+            {
+                frames.push(socket.next_json().await);
+            }
+            frames
+        }
+    };
+    let (at_visitor, at_owner) = tokio::join!(write(visitor, "v"), write(owner_socket, "o"));
+
+    // Assert: no message refused (reads beyond five a second are), one order on both sockets
+    // and in the history.
+    let refused: Vec<&Value> = at_visitor
+        .iter()
+        .chain(&at_owner)
+        .filter(|f| {
+            f.get("error")
+                .is_some_and(|e| e != "Too many read frames; slow down.")
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    let messages = |frames: &[Value]| -> Vec<Value> {
+        frames
+            .iter()
+            .filter(|f| f.get("id").is_some())
+            .cloned()
+            .collect()
+    };
+    let (at_visitor, at_owner) = (messages(&at_visitor), messages(&at_owner));
+    let history = app.history(&chat.room_id, &chat.visitor()).await;
+    let history = history[1..].to_vec();
+    let ids = |frames: &[Value]| -> Vec<Value> { frames.iter().map(|f| f["id"].clone()).collect() };
+    assert_eq!(ids(&at_visitor), ids(&history));
+    assert_eq!(ids(&at_owner), ids(&history));
+}
+
+#[rstest]
+#[tokio::test]
+async fn the_visitor_sees_seen_only_when_the_owner_marks_read(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange: the visitor wrote before the owner opened the room.
+    let app = spawn_app(backend).await;
+    let owner = TestOwner::registered(&app).await;
+    let chat = app.start_chat_with(&owner).await;
+    let mut visitor = app.open_v2(&chat.room_id, &chat.visitor(), None).await;
+    visitor.send_message("Salom").await;
+    let sent = visitor.next_json().await;
+
+    // Act: the owner opens the room (the guide's read mark), then marks it read.
+    let mut owner_socket = app.open_v2(&chat.room_id, &owner.auth(), None).await;
+    let opened = app.rooms_of(&owner).await;
+    visitor.expect_silence().await;
+    owner_socket
+        .send_json(&json!({ "type": "read", "message_id": sent["id"] }))
+        .await;
+
+    // Assert
+    assert_eq!(opened[0]["unread_count"], 0);
+    assert_eq!(
+        visitor.next_json().await,
+        json!({
+            "type": "read",
+            "room_id": chat.room_id,
+            "sender_type": "owner",
+            "message_id": sent["id"],
+        })
+    );
+    owner_socket.expect_silence().await;
+}
