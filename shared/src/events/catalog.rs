@@ -161,6 +161,62 @@ pub struct MessagePosted {
     pub created_at: DateTime<Utc>,
 }
 
+/// `chat.owners.<owner_id>.settings`: an owner's chat settings after a change (pausing the
+/// sticker, quiet hours). A notification service skips an owner who is not accepting
+/// messages, or whose quiet hours have not ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerSettingsChanged {
+    /// The owner.
+    pub owner_id: UserId,
+    /// `false` while the owner has paused the sticker: no new rooms.
+    pub accepting_messages: bool,
+    /// No notifications before this time; `null` for none.
+    #[serde(with = "optional_wire_time")]
+    pub quiet_until: Option<DateTime<Utc>>,
+    /// Grows with every change of the owner's settings: apply an event only if its `version`
+    /// is greater than the one you hold.
+    pub version: i64,
+    /// When the change was made.
+    #[serde(with = "wire_time")]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OwnerSettingsChanged {
+    /// Subject filter for every settings event.
+    pub const ALL: &'static str = "chat.owners.*.settings";
+
+    /// `chat.owners.<owner_id>.settings`.
+    pub fn subject(&self) -> String {
+        format!("chat.owners.{}.settings", self.owner_id)
+    }
+
+    /// The outbox row for this event.
+    pub fn to_outbox(&self) -> OutboxEvent {
+        to_outbox(
+            self.subject(),
+            "chat.owner.settings_changed",
+            self.updated_at,
+            self,
+        )
+    }
+}
+
+mod optional_wire_time {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match at {
+            Some(at) => crate::time::serialize(at, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<DateTime<Utc>>::deserialize(d)
+    }
+}
+
 impl RoomCreated {
     /// `chat.rooms.<room_id>.created`.
     pub fn subject(&self) -> String {
