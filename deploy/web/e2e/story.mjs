@@ -2,13 +2,18 @@
 // sticker (A) and waits in the live inbox (C), a stranger scans the sticker and writes (B), the
 // new conversation reaches the inbox over the owner channel with no list request, the owner
 // opens it (the stranger sees "seen", then "typing…") and answers, the stranger sees the answer
-// live and again after a reload. axe-core checks every page state on the way; a serious or
-// critical violation fails the story. Exits non-zero on any failure.
+// live and again after a reload. Then the owner's controls: the owner closes the conversation
+// (the stranger can no longer write) and reopens it, pauses the sticker (a new stranger sees
+// the owner's contacts instead of a chat) and resumes it, and blocks the first stranger, whose
+// browser then cannot start a new chat. Last, notifications: the inbox registers its service
+// worker and subscribes, and a push delivered through the DevTools protocol shows the
+// notification. axe-core checks every page state on the way; a serious or critical violation
+// fails the story. Exits non-zero on any failure.
 //
 // env: CARINFO_URL, ISSUE_STICKER_CMD (prints a sticker UUID), SCREENSHOT_DIR,
 //      VISITOR_REPLICA / OWNER_REPLICA (pin each side to a gateway replica), CHROMIUM_PATH.
 import { execSync } from 'node:child_process';
-import { randomInt, randomBytes } from 'node:crypto';
+import { randomInt, randomBytes, createECDH } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -213,6 +218,208 @@ await step('after a reload the stranger still sees both messages', async (n) => 
     if (count !== 1) throw new Error(`after reload the ${sender} message is shown ${count} times`);
   }
   await shot(b, `${n}-visitor-reloaded`);
+});
+
+const chatState = (page, state) => page.locator(`[data-testid="chat"][data-state="${state}"]`);
+const roomState = (page, state) => page.locator(`[data-testid="conversation"][data-state="${state}"]`);
+const settingsState = (page, attr, value) => page.locator(`[data-testid="settings"][data-${attr}="${value}"]`);
+const again = `Thank you, waiting (${randomBytes(3).toString('hex')})`;
+let roomId = '';
+
+await step('the owner closes the conversation: the stranger sees it closed and cannot write', async (n) => {
+  const b = pages.visitor;
+  const c = pages.owner;
+  roomId = new URL(c.url()).hash.replace(/^#room[/=]/, '');
+  if (!UUID.test(roomId)) throw new Error(`the conversation's URL names no room: ${c.url()}`);
+  await c.getByTestId('room-close').click();
+  await roomState(c, 'closed').waitFor();
+  await c.getByTestId('room-reopen').waitFor();
+  await chatState(b, 'closed').waitFor();
+  await b.getByTestId('chat-state-text').filter({ hasText: /closed this chat/ }).waitFor();
+  for (const id of ['message-input', 'send', 'quick-lights']) {
+    if (!(await b.getByTestId(id).isDisabled())) throw new Error(`the visitor's ${id} is enabled in a closed chat`);
+  }
+  await b.getByTestId('new-chat').waitFor();
+  await a11y(c, 'the closed conversation');
+  await a11y(b, 'the visitor page of a closed chat');
+  await shot(b, `${n}-visitor-closed`);
+  await shot(c, `${n}-owner-closed`);
+});
+
+await step('the owner reopens it: the stranger writes again', async (n) => {
+  const b = pages.visitor;
+  const c = pages.owner;
+  await c.getByTestId('room-reopen').click();
+  await roomState(c, 'open').waitFor();
+  await chatState(b, 'reopened').waitFor();
+  await b.getByTestId('message-input').fill(again);
+  await b.getByTestId('send').click();
+  await msg(b, 'visitor', again).and(confirmed(b)).waitFor();
+  await msg(c, 'visitor', again).waitFor();
+  await a11y(b, 'the visitor page of a reopened chat');
+  await shot(b, `${n}-visitor-reopened`);
+});
+
+await step('the owner pauses the sticker: a new stranger sees the owner\'s contacts instead of a chat', async (n) => {
+  const c = pages.owner;
+  await c.getByTestId('back').click();
+  await settingsState(c, 'paused', 'false').waitFor();
+  await c.getByTestId('pause-sticker').click();
+  await settingsState(c, 'paused', 'true').waitFor();
+  await c.getByTestId('quiet-1h').click();
+  await settingsState(c, 'quiet-hours', 'on').waitFor();
+  await a11y(c, 'the inbox with the sticker paused and quiet hours on');
+  await shot(c, `${n}-owner-paused`);
+
+  const d = await newPage('newcomer', 'uz-UZ');
+  await d.goto(`${BASE}/u/${sticker}${replica(process.env.VISITOR_REPLICA, 'a')}`);
+  await d.getByTestId('chat').waitFor();
+  await d.getByTestId('quick-window').click();
+  await chatState(d, 'paused').waitFor();
+  await d.getByTestId('chat-state-links').getByTestId('link-call').waitFor();
+  await d.locator('[data-testid="msg"][data-state="failed"]').waitFor();
+  await a11y(d, 'the visitor page of a paused sticker');
+  await shot(d, `${n}-newcomer-paused`);
+
+  await c.getByTestId('quiet-off').click();
+  await settingsState(c, 'quiet-hours', 'off').waitFor();
+  await c.getByTestId('pause-sticker').click();
+  await settingsState(c, 'paused', 'false').waitFor();
+  // The refused message stays "not sent"; a new one starts the chat now.
+  await d.getByTestId('quick-window').click();
+  await msg(d, 'visitor', /\S/).and(confirmed(d)).waitFor();
+  if (await d.getByTestId('chat-state-text').filter({ hasText: /\S/ }).count()) throw new Error('the paused notice outlived the pause');
+  await c.getByTestId('room').nth(1).waitFor();
+});
+
+await step('the owner blocks the first stranger: the same browser cannot start a new chat', async (n) => {
+  const b = pages.visitor;
+  const c = pages.owner;
+  await c.locator(`[data-testid="room"][data-room-id="${roomId}"]`).click();
+  await msg(c, 'visitor', again).waitFor();
+  let asked = '';
+  c.once('dialog', (dialog) => { asked = dialog.message(); dialog.accept(); });
+  await c.getByTestId('room-block').click();
+  await roomState(c, 'blocked').waitFor();
+  await c.getByTestId('room-unblock').waitFor();
+  if (!asked) throw new Error('blocking asked for no confirmation');
+  await a11y(c, 'the blocked conversation');
+  await shot(c, `${n}-owner-blocked`);
+
+  await chatState(b, 'closed').waitFor();
+  const key = await b.evaluate(() => localStorage.getItem('carinfo.visitor_key'));
+  if (!key) throw new Error('the visitor page keeps no visitor_key');
+  await b.getByTestId('new-chat').click();
+  await b.getByTestId('message-input').fill('Hello again');
+  await b.getByTestId('send').click();
+  await chatState(b, 'blocked').waitFor();
+  await b.getByTestId('chat-state-text').filter({ hasText: /blocked/ }).waitFor();
+  if (!(await b.getByTestId('message-input').isDisabled())) throw new Error('the blocked visitor can still type');
+  const keyAfter = await b.evaluate(() => localStorage.getItem('carinfo.visitor_key'));
+  if (keyAfter !== key) throw new Error('the visitor_key changed');
+  await a11y(b, 'the visitor page of a blocked browser');
+  await shot(b, `${n}-visitor-blocked`);
+
+  await c.getByTestId('room-unblock').click();
+  await roomState(c, 'open').waitFor();
+  await c.getByTestId('back').click();
+  await c.locator(`[data-testid="room"][data-room-id="${roomId}"]`).waitFor();
+  if (await c.locator(`[data-room-id="${roomId}"] [data-testid="room-flag"]`).count()) throw new Error('the unblocked room is still flagged');
+});
+
+// A subscription as a browser would make it, for the notifier's API alone.
+function fakeSubscription() {
+  const ecdh = createECDH('prime256v1');
+  return {
+    endpoint: `https://push.invalid/e2e/${randomBytes(12).toString('hex')}`,
+    expirationTime: null,
+    keys: { p256dh: ecdh.generateKeys().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+  };
+}
+
+await step('notifications: the inbox registers its worker, and a push shows a notification', async (n) => {
+  const c = pages.owner;
+  const origin = new URL(BASE).origin;
+  await c.context().grantPermissions(['notifications'], { origin });
+  const key = await c.evaluate(async () => (await (await fetch('/api/push/vapid-key/')).json()).public_key);
+  if (Buffer.from(key, 'base64url').length !== 65) throw new Error(`the VAPID key is not an uncompressed P-256 point: ${key}`);
+
+  const cdp = await c.context().newCDPSession(c);
+  const registrations = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: list }) => {
+    for (const r of list) registrations.set(r.registrationId, r);
+  });
+  await cdp.send('ServiceWorker.enable');
+
+  await c.getByTestId('notify-switch').click();
+  await c.locator('[data-testid="settings"][data-push="on"], [data-testid="settings"][data-push="failed"]').waitFor();
+  const active = await c.evaluate(async () => !!(await navigator.serviceWorker.getRegistration('/static/'))?.active);
+  if (!active) throw new Error('no active service worker at /static/');
+  const subscribed = await c.locator('[data-testid="settings"][data-push="on"]').count() === 1;
+  if (subscribed) {
+    console.log('# the browser subscribed through its push service and the notifier took the subscription');
+  } else {
+    // Headless Chromium without a push service cannot subscribe; say why, then check the
+    // notifier's API with a subscription made here.
+    const why = await c.evaluate(async (k) => {
+      const reg = await navigator.serviceWorker.getRegistration('/static/');
+      const bytes = Uint8Array.from(atob(k.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+      try { await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: bytes }); return 'subscribed on a second try'; } catch (e) { return `${e.name}: ${e.message}`; }
+    }, key);
+    console.log(`# pushManager.subscribe failed in this browser (${why}); the notifier's API is checked with a made-up subscription`);
+    const sub = fakeSubscription();
+    const statuses = await c.evaluate(async (body) => {
+      const { access } = JSON.parse(sessionStorage.getItem('carinfo.tokens'));
+      const call = (method, b, auth = true) => fetch('/api/push/subscriptions/', {
+        method,
+        headers: { 'Content-Type': 'application/json', ...(auth ? { Authorization: `Bearer ${access}` } : {}) },
+        body: JSON.stringify(b),
+      }).then((r) => r.status);
+      return [await call('POST', body, false), await call('POST', body), await call('DELETE', { endpoint: body.endpoint })];
+    }, sub);
+    if (statuses[0] !== 401 || !(statuses[1] >= 200 && statuses[1] < 300) || statuses[2] !== 204) {
+      throw new Error(`push subscription API: anonymous POST ${statuses[0]}, POST ${statuses[1]}, DELETE ${statuses[2]} (expected 401, 2xx, 204)`);
+    }
+  }
+
+  const scope = `${origin}/static/`;
+  const started = Date.now();
+  let reg = null;
+  while (!(reg = [...registrations.values()].find((r) => r.scopeURL === scope && !r.isDeleted))) {
+    if (Date.now() - started > STEP_MS) throw new Error(`DevTools reported no registration for ${scope}`);
+    await new Promise((r) => { setTimeout(r, 100); });
+  }
+  const payload = {
+    type: 'message', room_id: roomId, title: 'CarInfo', body: `Visitor: ${again}`, url: `/app/#room=${roomId}`,
+  };
+  await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: reg.registrationId, data: JSON.stringify(payload) });
+  let shown = [];
+  while (!shown.length) {
+    shown = await c.evaluate(async (tag) => {
+      const r = await navigator.serviceWorker.getRegistration('/static/');
+      return (await r.getNotifications({ tag })).map((x) => ({ title: x.title, body: x.body, tag: x.tag, url: x.data?.url }));
+    }, roomId);
+    if (!shown.length && Date.now() - started > 2 * STEP_MS) throw new Error('the push showed no notification');
+    if (!shown.length) await new Promise((r) => { setTimeout(r, 100); });
+  }
+  const got = shown[0];
+  if (got.title !== payload.title || got.body !== payload.body || got.url !== `${origin}${payload.url}`) {
+    throw new Error(`the notification shows ${JSON.stringify(got)}, expected ${JSON.stringify(payload)}`);
+  }
+  await a11y(c, 'the inbox with notifications switched');
+  await shot(c, `${n}-owner-notifications`);
+
+  if (subscribed) {
+    await c.getByTestId('notify-switch').click();
+    await c.locator('[data-testid="settings"][data-push="off"]').waitFor();
+    const left = await c.evaluate(async () => !!(await (await navigator.serviceWorker.getRegistration('/static/')).pushManager.getSubscription()));
+    if (left) throw new Error('switching notifications off kept the subscription');
+  }
+  await cdp.detach();
+
+  // Where the notification leads: the app opens the conversation from #room=<id>.
+  await c.goto(`${BASE}/app/${replica(process.env.OWNER_REPLICA, 'b')}#room=${roomId}`);
+  await msg(c, 'visitor', again).waitFor();
 });
 
 await browser.close();

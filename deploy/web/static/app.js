@@ -1,5 +1,6 @@
 // The owner's inbox: login, room list (live over the owner channel, polled while it is
-// down), conversations, profile.
+// down), settings and notifications (inbox-settings.js), conversations with their controls
+// (room-controls.js), profile.
 import { t, apply, onLangChange } from './i18n.js';
 import {
   $, boot, request, show, fmtTime, buildFields, readForm, fillForm, showErrors, errorText,
@@ -7,6 +8,9 @@ import {
 } from './api.js';
 import { ChatLog, RoomChat, Typing, outboxStore } from './chat.js';
 import { tokens, saveTokens, authed, ownerWsUrl, onExpired } from './owner-session.js';
+import { initSettings, loadSettings } from './inbox-settings.js';
+import { initRoomControls, renderRoomState } from './room-controls.js';
+import { disablePush, onOpenRequest } from './push.js';
 
 boot();
 const enc = encodeURIComponent;
@@ -29,7 +33,10 @@ function logout(reason) {
   history.replaceState(null, '', location.pathname + location.search);
   route();
 }
-$('#logout').addEventListener('click', () => {
+$('#logout').addEventListener('click', async () => {
+  // Whoever uses this browser next must not get the owner's notifications. This needs the
+  // session, so it goes first, and it may take up to 3 s before logging out regardless.
+  await Promise.race([disablePush().catch(() => {}), new Promise((r) => { setTimeout(r, 3000); })]);
   // End the session on the server too, so the refresh token (and any token rotated from it)
   // is useless to whoever finds it later. Fire and forget: logging out must not wait on it.
   if (tokens?.refresh) request('POST', '/api/token/blacklist/', { body: { refresh: tokens.refresh } });
@@ -193,7 +200,7 @@ function roomItem(r) {
   const li = document.createElement('li');
   const a = document.createElement('a');
   a.href = `#room/${enc(r.id)}`;
-  a.className = r.is_active === false ? 'room closed' : 'room';
+  a.className = r.is_active === false || r.is_blocked ? 'room closed' : 'room';
   a.dataset.testid = 'room';
   a.dataset.roomId = r.id;
   a.innerHTML = '<span class="who"></span><time></time><span class="preview"></span>';
@@ -203,6 +210,13 @@ function roomItem(r) {
   time.dateTime = lm?.created_at || r.updated_at || '';
   time.textContent = fmtTime(time.dateTime);
   a.querySelector('.preview').textContent = lm ? `${lm.sender_type === 'owner' ? `${t('you')}: ` : ''}${lm.content}` : '';
+  if (r.is_blocked || r.is_active === false) {
+    const s = document.createElement('span');
+    s.className = 'room-flag';
+    s.dataset.testid = 'room-flag';
+    s.textContent = t(r.is_blocked ? 'blocked' : 'closed');
+    a.append(s);
+  }
   if (r.unread_count > 0) {
     // The number is for the eye; the sentence is what a screen reader says (aria-label on a
     // plain span is not announced).
@@ -243,7 +257,18 @@ function roomTitle() {
   $('#room-h').textContent = name || t('visitor');
   if (name) cur.log.setName('visitor', name);
   cur.log.markSeen(room?.visitor_last_read_id);
+  renderRoomState(room);
 }
+
+// An action's answer: its flags are newer than the listed room's; the rest arrives as the
+// owner channel's room frame, in order with the room's other changes.
+function roomChanged(room) {
+  const listed = rooms.find((x) => x.id === room.id);
+  if (listed) Object.assign(listed, { is_active: room.is_active, is_blocked: room.is_blocked });
+  else upsertRoom(room);
+  renderRooms();
+}
+initRoomControls({ roomId: () => cur?.id, onRoom: roomChanged, onError: (m) => chatErr(m) });
 
 function openRoom(id) {
   // sessionStorage like the tokens: what waits to be sent belongs to this tab's session.
@@ -260,7 +285,13 @@ function openRoom(id) {
     onStatus: setStatus,
   });
   const typing = new Typing($('#typing'), () => rooms.find((r) => r.id === id)?.visitor_name || t('visitor'));
-  const chat = new RoomChat(log, sock, { history: loadHistory, onError: chatErr, typing });
+  // The room socket says when the room closes or reopens; whether it is blocked comes with
+  // the owner channel's room frame.
+  const onRoomState = (f) => {
+    const room = rooms.find((x) => x.id === id);
+    if (room && room.is_active !== f.is_active) roomChanged({ ...room, is_active: f.is_active });
+  };
+  const chat = new RoomChat(log, sock, { history: loadHistory, onError: chatErr, onRoomState, typing });
   cur = { id, log, chat, typing };
   roomTitle();
   chatErr('');
@@ -273,6 +304,7 @@ function closeRoom() {
   cur?.chat.stop();
   cur = null;
   setStatus('');
+  renderRoomState(null);
 }
 
 $('#send-form').addEventListener('submit', (e) => {
@@ -327,11 +359,15 @@ function route() {
   show($('#nav'), !!tokens);
   let view = 'login';
   if (tokens) {
-    const m = location.hash.match(/^#room\/(.+)$/);
+    // #room/<id> from the inbox's links, #room=<id> from a notification.
+    const m = location.hash.match(/^#room[/=](.+)$/);
     if (m) { view = 'room'; openRoom(decodeURIComponent(m[1])); } else if (location.hash === '#profile') {
       view = 'prof';
       openProfile();
-    } else view = 'inbox';
+    } else {
+      view = 'inbox';
+      loadSettings();
+    }
     startChannel();
     poll();
   }
@@ -341,5 +377,12 @@ function route() {
   routed = true;
 }
 let routed = false;
+initSettings();
 addEventListener('hashchange', route);
+// A notification was clicked while the inbox is open: show its conversation here.
+onOpenRequest((url) => {
+  const u = new URL(url, location.href);
+  if (u.origin === location.origin && u.pathname === location.pathname) location.hash = u.hash;
+  else location.assign(u.href);
+});
 route();

@@ -14,6 +14,9 @@ export const V2 = 'carinfo.v2';
 const TYPING_EVERY_MS = 3000; // the server drops typing frames sent more often
 const TYPING_SHOWN_MS = 4000;
 const READ_EVERY_MS = 250; // the server answers read frames sent more often with an error frame
+// The refusal of a visitor's message in a room the owner has closed; the socket stays open.
+// Only this text tells it apart from other error frames.
+export const CLOSED_ERROR = 'This chat is closed.';
 
 // crypto.randomUUID exists only in secure contexts; a plain-http deployment still needs ids.
 export function newClientId() {
@@ -205,10 +208,12 @@ export class Typing {
 // Glue between a ChatLog and a LiveSocket (api.js). `history` re-reads the room and merges it;
 // it is needed after a connect without `after`, and on a v1 socket before resending, so a
 // message the server stored just before the drop is confirmed, not sent twice.
+// `onRoomState({is_active})` hears the owner closing or reopening the room: the v2 socket's
+// room_state frame, or the refusal of a message in a closed room.
 export class RoomChat {
-  constructor(log, sock, { history, onError, typing }) {
+  constructor(log, sock, { history, onError, onRoomState, typing }) {
     Object.assign(this, {
-      log, sock, history, onError, typing, v2: false, v2Seen: false, resumed: false, readSent: null, readAt: 0, readTimer: null, typedAt: 0,
+      log, sock, history, onError, onRoomState, typing, v2: false, v2Seen: false, resumed: false, readSent: null, readAt: 0, readTimer: null, typedAt: 0,
     });
     sock.onFrame = (f) => this.frame(f);
     sock.onOpen = () => this.opened();
@@ -253,7 +258,10 @@ export class RoomChat {
     if (typeof f.error === 'string') {
       const p = this.log.pending.find((x) => x.sent);
       if (p) this.log.fail(p);
-      this.onError?.(f.error);
+      if (f.error === CLOSED_ERROR && this.onRoomState) this.onRoomState({ is_active: false });
+      else this.onError?.(f.error);
+    } else if (f.type === 'room_state') {
+      if (typeof f.is_active === 'boolean') this.onRoomState?.(f);
     } else if (f.type === 'typing') {
       if (f.sender_type !== this.log.self) this.typing?.show();
     } else if (f.type === 'read') {

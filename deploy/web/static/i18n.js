@@ -135,6 +135,97 @@ const S = {
   save: ['Save', 'Сохранить', 'Saqlash'],
   saved: ['Saved', 'Сохранено', 'Saqlandi'],
   room_gone: ['This conversation is not available.', 'Этот диалог недоступен.', 'Bu suhbat mavjud emas.'],
+  // The owner's controls over a conversation.
+  room_actions: ['Conversation actions', 'Действия с диалогом', 'Suhbat amallari'],
+  close_chat: ['Close', 'Закрыть', 'Yopish'],
+  reopen_chat: ['Reopen', 'Возобновить', 'Qayta ochish'],
+  block: ['Block', 'Заблокировать', 'Bloklash'],
+  unblock: ['Unblock', 'Разблокировать', 'Blokdan chiqarish'],
+  confirm_block: [
+    'Block this visitor? The chat closes and they cannot start a new one from this browser.',
+    'Заблокировать этого посетителя? Диалог закроется, и он не сможет начать новый с этого браузера.',
+    'Bu mehmonni bloklaysizmi? Suhbat yopiladi va u shu brauzerdan yangisini boshlay olmaydi.',
+  ],
+  closed: ['Closed', 'Закрыт', 'Yopilgan'],
+  blocked: ['Blocked', 'Заблокирован', 'Bloklangan'],
+  room_closed: [
+    'Closed: the visitor can read this chat but cannot write.',
+    'Закрыт: посетитель видит переписку, но не может писать.',
+    'Yopilgan: mehmon suhbatni o‘qiy oladi, lekin yoza olmaydi.',
+  ],
+  room_blocked: [
+    'Blocked: the chat is closed and this visitor cannot start a new one.',
+    'Заблокирован: диалог закрыт, и посетитель не может начать новый.',
+    'Bloklangan: suhbat yopilgan va bu mehmon yangisini boshlay olmaydi.',
+  ],
+  // The inbox's settings.
+  settings: ['Sticker and notifications', 'Стикер и уведомления', 'Stiker va bildirishnomalar'],
+  pause_sticker: ['Pause sticker', 'Приостановить стикер', 'Stikerni to‘xtatib qo‘yish'],
+  pause_hint: [
+    'While paused, nobody can start a new chat; people who scan the sticker see your public contacts instead.',
+    'Пока стикер приостановлен, новый диалог начать нельзя; отсканировавшие стикер увидят ваши открытые контакты.',
+    'To‘xtatilgan paytda hech kim yangi suhbat boshlay olmaydi; stikerni skanerlaganlar ochiq kontaktlaringizni ko‘radi.',
+  ],
+  paused_now: [
+    'Paused: no new chats.',
+    'Приостановлен: новых диалогов нет.',
+    'To‘xtatilgan: yangi suhbatlar yo‘q.',
+  ],
+  notify_me: ['Notify me about new messages', 'Уведомлять о новых сообщениях', 'Yangi xabarlar haqida xabar berish'],
+  push_on: [
+    'Notifications are on in this browser.',
+    'Уведомления в этом браузере включены.',
+    'Bu brauzerda bildirishnomalar yoqilgan.',
+  ],
+  push_unsupported: [
+    'This browser cannot show notifications.',
+    'Этот браузер не умеет показывать уведомления.',
+    'Bu brauzer bildirishnomalarni ko‘rsata olmaydi.',
+  ],
+  push_denied: [
+    'Notifications are blocked in this browser’s settings.',
+    'Уведомления запрещены в настройках браузера.',
+    'Bildirishnomalar brauzer sozlamalarida taqiqlangan.',
+  ],
+  push_failed: [
+    'Notifications could not be turned on. Please try again later.',
+    'Не удалось включить уведомления. Попробуйте позже.',
+    'Bildirishnomalarni yoqib bo‘lmadi. Keyinroq qayta urinib ko‘ring.',
+  ],
+  quiet_title: ['Quiet hours', 'Тихий режим', 'Jim rejim'],
+  quiet_1h: ['Quiet for 1 h', 'Тихо 1 ч', '1 soat jim'],
+  quiet_8h: ['Quiet for 8 h', 'Тихо 8 ч', '8 soat jim'],
+  quiet_off: ['Quiet off', 'Без тишины', 'Jim rejimsiz'],
+  quiet_until: [
+    'No notifications until {time}.',
+    'Без уведомлений до {time}.',
+    '{time} gacha bildirishnomalarsiz.',
+  ],
+  quiet_none: ['Notifications are not silenced.', 'Уведомления не приглушены.', 'Bildirishnomalar o‘chirilmagan.'],
+  // What the visitor sees when the owner refuses.
+  chat_closed: [
+    'The owner has closed this chat. You can read it but not write here.',
+    'Владелец закрыл этот диалог. Переписку можно читать, но писать нельзя.',
+    'Egasi bu suhbatni yopdi. Uni o‘qish mumkin, lekin yozib bo‘lmaydi.',
+  ],
+  chat_reopened: [
+    'The owner has reopened this chat. You can write again.',
+    'Владелец снова открыл диалог. Можно писать.',
+    'Egasi suhbatni qayta ochdi. Yana yozishingiz mumkin.',
+  ],
+  chat_blocked: [
+    'The owner has blocked this chat. You cannot write to them.',
+    'Владелец заблокировал этот диалог. Написать ему нельзя.',
+    'Egasi bu suhbatni blokladi. Unga yozib bo‘lmaydi.',
+  ],
+  chat_paused: [
+    'The owner is not accepting messages right now.',
+    'Владелец сейчас не принимает сообщения.',
+    'Egasi hozir xabar qabul qilmayapti.',
+  ],
+  paused_contacts: ['You can reach them here:', 'Связаться можно так:', 'U bilan quyidagicha bog‘lanishingiz mumkin:'],
+  paused_later: ['Please try again later.', 'Попробуйте позже.', 'Keyinroq qayta urinib ko‘ring.'],
+  new_chat: ['Start a new chat', 'Начать новый диалог', 'Yangi suhbat boshlash'],
 };
 const NAMES = { uz: 'O‘zbekcha', ru: 'Русский', en: 'English' };
 const KEY = 'carinfo.lang';

@@ -3,7 +3,7 @@ import { t, apply, onLangChange } from './i18n.js';
 import {
   $, boot, request, wsUrl, show, buildFields, readForm, showErrors, errorText, LiveSocket, MAX_LEN,
 } from './api.js';
-import { ChatLog, RoomChat, Typing, outboxStore } from './chat.js';
+import { ChatLog, RoomChat, Typing, outboxStore, newClientId } from './chat.js';
 
 boot();
 const sticker = decodeURIComponent((location.pathname.match(/\/u\/([^/]+)/) || [])[1] || '');
@@ -13,6 +13,27 @@ const enc = encodeURIComponent;
 const KEY = `carinfo.chat.${sticker}`;
 // Messages the server has not acknowledged yet, resent with their client_id after a reload.
 const outbox = outboxStore(() => localStorage, `${KEY}.outbox`);
+// The owner's public profile, when it is public: its contacts stand in for the chat while the
+// owner is not accepting messages.
+let profile = null;
+
+// One random key per browser, sent with every chat start, so that an owner's block holds for
+// this browser's new chats too. It is no credential: it only ever narrows what this browser may do.
+const VISITOR_KEY = 'carinfo.visitor_key';
+let memoryKey = null;
+function visitorKey() {
+  try {
+    let k = localStorage.getItem(VISITOR_KEY);
+    if (!/^[A-Za-z0-9_-]{1,100}$/.test(k || '')) {
+      k = newClientId();
+      localStorage.setItem(VISITOR_KEY, k);
+    }
+    return k;
+  } catch {
+    memoryKey ||= newClientId(); // storage blocked: one key for this page's life
+    return memoryKey;
+  }
+}
 
 function done() { show($('#loading'), false); }
 
@@ -31,6 +52,7 @@ async function load() {
   if (!r.data.is_registered) { activation(); return; }
   const p = await request('GET', `/user/${enc(sticker)}/`);
   if (p.status === 200 && p.data) {
+    profile = p.data;
     renderProfile(p.data);
     onLangChange(() => renderProfile(p.data));
   } else if (p.status === 404) show($('#contact'));
@@ -44,13 +66,8 @@ function link(value, base, clean = (v) => v.replace(/^@/, '')) {
   return /^https?:\/\/[^\s]+$/i.test(value) ? value : base + enc(clean(value));
 }
 
-function renderProfile(u) {
-  const car = $('#p-car');
-  car.textContent = u.car_model || t('car');
-  $('#p-plate').textContent = u.car_plate_number || '';
-  show($('#p-plate').parentNode, !!u.car_plate_number);
-  $('#p-name').textContent = u.full_name || '';
-  show($('#p-name-row'), !!u.full_name);
+// The owner's ways to be reached, as links: calls, then social profiles.
+function contactLinks(u) {
   const items = [];
   for (const ph of [u.phone_number, u.phone_number_2]) {
     if (ph) items.push([`tel:${ph.replace(/[^\d+]/g, '')}`, `${t('call')}: ${ph}`, 'call']);
@@ -58,7 +75,7 @@ function renderProfile(u) {
   if (u.instagram) items.push([link(u.instagram, 'https://instagram.com/'), 'Instagram', 'instagram']);
   if (u.telegram) items.push([link(u.telegram, 'https://t.me/'), 'Telegram', 'telegram']);
   if (u.whatsapp) items.push([link(u.whatsapp, 'https://wa.me/', (v) => v.replace(/\D/g, '')), 'WhatsApp', 'whatsapp']);
-  $('#p-links').replaceChildren(...items.map(([href, text, id]) => {
+  return items.map(([href, text, id]) => {
     const li = document.createElement('li');
     const a = document.createElement('a');
     Object.assign(a, { href, textContent: text, className: 'btn ghost' });
@@ -66,7 +83,17 @@ function renderProfile(u) {
     if (!href.startsWith('tel:')) Object.assign(a, { target: '_blank', rel: 'noopener noreferrer' });
     li.append(a);
     return li;
-  }));
+  });
+}
+
+function renderProfile(u) {
+  const car = $('#p-car');
+  car.textContent = u.car_model || t('car');
+  $('#p-plate').textContent = u.car_plate_number || '';
+  show($('#p-plate').parentNode, !!u.car_plate_number);
+  $('#p-name').textContent = u.full_name || '';
+  show($('#p-name-row'), !!u.full_name);
+  $('#p-links').replaceChildren(...contactLinks(u));
   show($('#profile'));
 }
 
@@ -105,6 +132,28 @@ function chat() {
   const fresh = () => { log = new ChatLog($('#log'), 'visitor', { outbox }); };
   fresh();
 
+  // What the owner allows, as the visitor last learnt it: null (write freely), 'closed' (this
+  // room), 'blocked' (every new chat from this browser), 'paused' (no new chats for now) or
+  // 'reopened' (writing again, said once).
+  let state = null;
+  function setState(s) { state = s; renderState(); }
+  function renderState() {
+    $('#chat-state-text').textContent = state ? t(`chat_${state}`) : '';
+    const links = state === 'paused' && profile ? contactLinks(profile) : [];
+    if (state === 'paused') {
+      const more = document.createElement('span');
+      more.textContent = ` ${t(links.length ? 'paused_contacts' : 'paused_later')}`;
+      $('#chat-state-text').append(more);
+    }
+    $('#chat-state-links').replaceChildren(...links);
+    show($('#chat-state-links'), links.length > 0);
+    show($('#new-chat'), state === 'closed');
+    const locked = state === 'closed' || state === 'blocked';
+    for (const el of [$('#text'), $('#visitor-name'), $('#send-form [type=submit]'), ...$('#quick').children]) el.disabled = locked;
+    $('#chat').dataset.state = state || 'open';
+  }
+  onLangChange(renderState);
+
   async function history() {
     const s = session;
     if (!s) return false;
@@ -115,7 +164,7 @@ function chat() {
     return null; // an outage: keep the room and try again on the next connect
   }
 
-  function forget() {
+  function leave() {
     chatLink?.stop();
     chatLink = null; session = null;
     try { localStorage.removeItem(KEY); } catch { /* nothing stored then */ }
@@ -123,7 +172,25 @@ function chat() {
     fresh();
     setStatus('');
     show($('#name-row'));
+  }
+
+  function forget() {
+    leave();
+    setState(null);
     err(t('chat_ended'));
+  }
+
+  // Closed rooms stay readable; a new chat leaves this one behind.
+  $('#new-chat').addEventListener('click', () => {
+    leave();
+    setState(null);
+    err('');
+    $('#text').focus();
+  });
+
+  function roomState(f) {
+    if (f.is_active === false) setState('closed');
+    else if (state === 'closed') setState('reopened');
   }
 
   function connect() {
@@ -134,20 +201,25 @@ function chat() {
       }),
       onStatus: setStatus,
     });
-    chatLink = new RoomChat(log, sock, { history, onError: err, typing });
+    chatLink = new RoomChat(log, sock, { history, onError: err, onRoomState: roomState, typing });
     sock.start();
   }
 
   function startRoom() {
     starting ||= (async () => {
-      const r = await request('POST', '/api/chat/start/', { body: { user_id: sticker, visitor_name: $('#visitor-name').value.trim() } });
+      const r = await request('POST', '/api/chat/start/', {
+        body: { user_id: sticker, visitor_name: $('#visitor-name').value.trim(), visitor_key: visitorKey() },
+      });
       if ((r.status === 201 || r.status === 200) && r.data?.room_id && r.data.visitor_token) {
         session = { room_id: r.data.room_id, visitor_token: r.data.visitor_token, ws_path: r.data.ws_path };
         try { localStorage.setItem(KEY, JSON.stringify(session)); } catch { /* works until reload */ }
+        setState(null);
         connect();
         return true;
       }
-      err(errorText(r));
+      const refusal = r.status === 403 && { visitor_blocked: 'blocked', not_accepting_messages: 'paused' }[r.data?.code];
+      if (refusal) setState(refusal);
+      else err(errorText(r));
       return false;
     })().finally(() => { starting = null; });
     return starting;
@@ -156,8 +228,9 @@ function chat() {
   async function submit(raw) {
     err('');
     const text = raw.trim();
-    if (!text) return false;
+    if (!text || state === 'closed' || state === 'blocked') return false;
     if (text.length > MAX_LEN) { err(t('too_long')); return false; }
+    if (state) setState(null); // a retry while paused asks again; "reopened" was said once
     if (session && chatLink) { chatLink.send(text); return true; }
     // The socket of a new room flushes queued messages once it opens.
     const p = log.queue(text);
