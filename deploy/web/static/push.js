@@ -12,6 +12,7 @@ import { authed } from './owner-session.js';
 
 const SCRIPT = '/static/sw.js';
 const SCOPE = '/static/';
+const SUBSCRIBE_MS = 30000;
 
 export const pushSupported = () => isSecureContext && 'serviceWorker' in navigator
   && 'PushManager' in window && 'Notification' in window;
@@ -63,7 +64,7 @@ export async function pushState() {
 export async function enablePush() {
   if (!pushSupported()) return 'failed';
   if ((await Notification.requestPermission()) !== 'granted') return 'denied';
-  let sub = null;
+  let sub = null; let subscribing = null;
   try {
     const reg = await activated(await navigator.serviceWorker.register(SCRIPT, { scope: SCOPE }));
     const k = await request('GET', '/api/push/vapid-key/');
@@ -72,11 +73,19 @@ export async function enablePush() {
     sub = await reg.pushManager.getSubscription();
     // A subscription made for another key (the notifier's key was rotated) cannot be used.
     if (sub && !sameKey(sub.options.applicationServerKey, key)) { await sub.unsubscribe(); sub = null; }
-    sub ||= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    // Without a reachable push service a browser may wait for good; give up after a while.
+    if (!sub) {
+      subscribing = reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+      sub = await Promise.race([subscribing, new Promise((_, reject) => {
+        setTimeout(() => reject(new Error('push service timed out')), SUBSCRIBE_MS);
+      })]);
+    }
     const r = await authed('POST', '/api/push/subscriptions/', { body: sub.toJSON() });
     if (r.status >= 200 && r.status < 300) return 'on';
   } catch { /* the push service refused, or the worker did not install */ }
-  // A subscription the notifier does not know would only make the switch lie.
+  // A subscription the notifier does not know would only make the switch lie, even one the
+  // push service grants after we stopped waiting.
+  subscribing?.then((late) => late.unsubscribe()).catch(() => {});
   await sub?.unsubscribe().catch(() => {});
   return 'failed';
 }
