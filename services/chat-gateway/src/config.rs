@@ -2,7 +2,7 @@
 //! struct that is passed to [`crate::app::ChatService`]. The settings every service has are
 //! [`ServiceSettings`]; the rest are the chat's own limits and the writers.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use shared::{
     config::DatabaseUrl,
     service::{ServiceConfig, ServiceSettings},
@@ -54,6 +54,10 @@ pub struct Config {
     /// that commits in parallel faster than it commits larger batches.
     #[arg(long, env = "MESSAGE_WRITERS", default_value_t = 1)]
     pub message_writers: usize,
+    /// How long a block keeps a visitor's browser and address from opening a new room with
+    /// the owner.
+    #[arg(long, env = "VISITOR_BLOCK_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub visitor_block_days: u32,
 }
 
 impl ServiceConfig for Config {
@@ -70,6 +74,19 @@ impl Config {
     /// How long a room may sit idle before its visitor token is refused.
     pub fn visitor_token_idle(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.visitor_token_idle_days))
+    }
+
+    /// How long a block lasts.
+    pub fn visitor_block(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.visitor_block_days))
+    }
+
+    /// The key of the visitor marks' hashes: the signing key, which every replica shares.
+    pub fn visitor_mark_key(&self) -> &[u8] {
+        self.common
+            .jwt_secret
+            .as_ref()
+            .map_or(&[][..], |secret| secret.expose_secret().as_bytes())
     }
 
     /// The defaults with the given database and key on a free loopback port: what tests and

@@ -5,7 +5,7 @@ use axum::extract::ws::Utf8Bytes;
 use shared::{
     events::{
         bus::{ORIGIN_HEADER, TRACEPARENT_HEADER},
-        catalog::{self, live, MessagePosted, RoomCreated},
+        catalog::{self, live, MessagePosted, OwnerSettingsChanged, RoomCreated},
         outbox::OutboxEvent,
         Envelope,
     },
@@ -30,6 +30,22 @@ pub fn room_created(room: &Room) -> OutboxEvent {
         owner_id: room.owner_id,
         visitor_name: room.visitor_name.clone(),
         created_at: room.created_at,
+    }
+    .to_outbox()
+}
+
+/// `chat.owners.<id>.settings`: an owner's settings after a change.
+pub fn settings_changed(
+    owner: UserId,
+    row: &crate::store::rows::OwnerSettingsRow,
+    at: chrono::DateTime<chrono::Utc>,
+) -> OutboxEvent {
+    OwnerSettingsChanged {
+        owner_id: owner,
+        accepting_messages: row.accepting_messages,
+        quiet_until: row.quiet_until.map(|t| t.0),
+        version: row.version,
+        updated_at: at,
     }
     .to_outbox()
 }
@@ -121,6 +137,17 @@ pub fn live_signal(
     )
 }
 
+/// A room's `room_state` frame for its sockets on the other replicas.
+pub fn live_state(room: &Room, frame: &Utf8Bytes, origin: &str) -> Envelope {
+    live_envelope(
+        Uuid::nil(),
+        live::state(room.owner_id.as_uuid(), room.id.0),
+        frame,
+        origin,
+        None,
+    )
+}
+
 /// A room's new state for the owner channels on the other replicas.
 pub fn live_room(room: &Room, frame: &Utf8Bytes, origin: &str) -> Envelope {
     live_envelope(
@@ -140,6 +167,8 @@ pub enum LiveEvent {
     Signal(SenderType, Signal, Utf8Bytes),
     /// A room's new state, as the owner channel's frame.
     Room(Utf8Bytes),
+    /// A room was closed or reopened, as its `carinfo.v2` sockets' frame.
+    State(Utf8Bytes),
 }
 
 /// Reads another replica's live envelope; `None` for anything malformed.
@@ -162,6 +191,9 @@ pub fn from_live(envelope: &Envelope) -> Option<LiveEvent> {
             Signal::Read(MessageId(envelope.id))
         };
         return Some(LiveEvent::Signal(side, signal, frame));
+    }
+    if kind == "state" {
+        return Some(LiveEvent::State(frame));
     }
     envelope
         .subject

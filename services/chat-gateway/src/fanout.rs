@@ -159,7 +159,7 @@ impl Fanout {
                 Committed::Stored(message) => {
                     Some((pending, message, frames::message_frame(message)))
                 }
-                Committed::Duplicate(_) => None,
+                Committed::Duplicate(_) | Committed::RoomClosed => None,
             })
             .collect();
         let rooms: Vec<(&Room, Utf8Bytes)> = outcome
@@ -204,6 +204,20 @@ impl Fanout {
         self.publish(&[crate::events::live_room(room, &frame, &self.origin)])
             .await;
         self.hub.deliver_to_owner(room.owner_id, &frame);
+    }
+
+    /// The owner closed, reopened, blocked or unblocked `room`: its `carinfo.v2` sockets, here
+    /// and elsewhere, get `room_state`, and the owner's channels the room.
+    pub async fn room_state(&self, room: &Room) {
+        let state = frames::room_state_frame(room);
+        let inbox = frames::owner_room_frame(room);
+        self.publish(&[
+            crate::events::live_state(room, &state, &self.origin),
+            crate::events::live_room(room, &inbox, &self.origin),
+        ])
+        .await;
+        self.hub.signal(room.id, EVERYONE, &state);
+        self.hub.deliver_to_owner(room.owner_id, &inbox);
     }
 
     /// `side`'s socket `from` in `room` of `owner` sends `signal`: the room's other
@@ -266,6 +280,7 @@ impl Fanout {
             Some(LiveEvent::Signal(side, signal, frame)) => {
                 self.hub.signal(room, audience(signal, side, None), &frame);
             }
+            Some(LiveEvent::State(frame)) => self.hub.signal(room, EVERYONE, &frame),
             Some(LiveEvent::Room(_)) => {}
             None => tracing::warn!("undecodable live copy"),
         }
@@ -283,6 +298,8 @@ impl Fanout {
             Some(LiveEvent::Signal(_, _, frame) | LiveEvent::Room(frame)) => {
                 self.hub.deliver_to_owner(owner, &frame);
             }
+            // The owner's channels learn it from the room's new state.
+            Some(LiveEvent::State(_)) => {}
             None => tracing::warn!("undecodable live copy"),
         }
     }
@@ -320,6 +337,12 @@ impl Fanout {
         true
     }
 }
+
+/// Every `carinfo.v2` socket of a room.
+const EVERYONE: Audience = Audience {
+    except: None,
+    side: None,
+};
 
 /// Who in a room hears `signal` from `side`.
 fn audience(signal: Signal, side: SenderType, except: Option<ConnId>) -> Audience {

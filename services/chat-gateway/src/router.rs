@@ -15,6 +15,8 @@ fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::chat_start::routes())
         .merge(routes::rooms::routes())
+        .merge(routes::room_controls::routes())
+        .merge(routes::settings::routes())
         .merge(routes::messages::routes())
         .routes(routes!(upgrade::chat_socket))
         .routes(routes!(owner_channel::owner_socket))

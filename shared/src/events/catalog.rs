@@ -278,7 +278,13 @@ pub mod live {
         format!("live.chat.owners.{owner_id}.rooms.{room_id}.signals")
     }
 
-    /// What a room's sockets need: its messages and signals.
+    /// `live.chat.owners.<owner_id>.rooms.<room_id>.state`: the room was closed, reopened,
+    /// blocked or unblocked (the `carinfo.v2` sockets' `room_state` frame).
+    pub fn state(owner_id: Uuid, room_id: Uuid) -> String {
+        format!("live.chat.owners.{owner_id}.rooms.{room_id}.state")
+    }
+
+    /// What a room's sockets need: its messages, signals and state.
     pub fn room(owner_id: Uuid, room_id: Uuid) -> String {
         format!("live.chat.owners.{owner_id}.rooms.{room_id}.*")
     }

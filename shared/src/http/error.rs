@@ -71,6 +71,18 @@ pub enum ApiError {
     /// 403.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with its own reason and a machine-readable `code`, where the client shows each
+    /// reason differently (e.g. a paused owner, a blocked visitor).
+    #[error("refused: {code}")]
+    Refused {
+        /// What the client shows.
+        detail: &'static str,
+        /// What the client tells apart.
+        code: &'static str,
+    },
+    /// 409: the request contradicts the resource's state.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// 403 with its own reason, where the client can act on it (e.g. an expired chat).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -118,7 +130,10 @@ impl ApiError {
             | Self::AccessTokenNotValid(_)
             | Self::RefreshTokenNotValid(_)
             | Self::UserNotFound => StatusCode::UNAUTHORIZED,
-            Self::PermissionDenied | Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::PermissionDenied | Self::Forbidden(_) | Self::Refused { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -158,6 +173,8 @@ impl ApiError {
                 json!({ "detail": "You do not have permission to perform this action." })
             }
             Self::Forbidden(detail) => json!({ "detail": detail }),
+            Self::Refused { detail, code } => json!({ "detail": detail, "code": code }),
+            Self::Conflict(detail) => json!({ "detail": detail }),
             Self::NotFound => json!({ "detail": "Not found." }),
             Self::MethodNotAllowed(method) => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })

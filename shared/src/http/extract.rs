@@ -195,6 +195,12 @@ impl From<IpAddr> for ClientKey {
     }
 }
 
+impl std::fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl ClientKey {
     /// The client of a request.
     pub fn of(headers: &HeaderMap, peer: PeerAddr, trust_forwarded_for: bool) -> Self {

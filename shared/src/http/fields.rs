@@ -48,6 +48,14 @@ impl<T> Field<T> {
             _ => None,
         }
     }
+
+    /// `current` when not sent (a partial update keeps what it does not name).
+    pub fn or(self, current: T) -> Self {
+        match self {
+            Self::Absent => Self::Present(current),
+            other => other,
+        }
+    }
 }
 
 /// Reads a string the way DRF's `CharField` does: numbers are coerced, whitespace trimmed,

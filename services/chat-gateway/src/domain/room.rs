@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     message::{Message, MessageId},
-    VisitorTokenHash,
+    VisitorMarks, VisitorTokenHash,
 };
 
 /// A room id.
@@ -60,6 +60,8 @@ pub struct NewRoom {
     pub visitor_name: VisitorName,
     /// Hash of the visitor's token.
     pub visitor_token_hash: VisitorTokenHash,
+    /// How the visitor is recognised should the owner block them.
+    pub visitor_marks: VisitorMarks,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
@@ -73,8 +75,10 @@ pub struct Room {
     pub owner_id: UserId,
     /// Visitor's name.
     pub visitor_name: String,
-    /// Open for messages.
+    /// Open for the visitor's messages.
     pub is_active: bool,
+    /// The owner blocked the visitor (the room is closed too).
+    pub is_blocked: bool,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last activity (moves with every message).

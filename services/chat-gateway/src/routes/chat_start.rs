@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    domain::{NewRoom, RoomId, VisitorName, VisitorToken},
+    domain::{NewRoom, RoomId, VisitorKey, VisitorMarks, VisitorName, VisitorToken},
     state::AppState,
 };
 
@@ -30,6 +30,9 @@ pub struct StartChatRequest {
     user_id: uuid::Uuid,
     /// Optional, at most 100 characters.
     visitor_name: Option<String>,
+    /// Optional: a random key the visitor's browser keeps (1 to 100 characters of
+    /// `[A-Za-z0-9_-]`), so that a block by the owner also holds in this browser.
+    visitor_key: Option<String>,
 }
 
 /// Start-chat response: exactly these three fields.
@@ -49,7 +52,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(start_chat))
 }
 
-fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
+/// Why chat start refuses a visitor the owner blocked.
+const VISITOR_BLOCKED: ApiError = ApiError::Refused {
+    detail: "The owner has blocked this chat.",
+    code: "visitor_blocked",
+};
+
+/// Why chat start refuses while the owner has paused the sticker.
+const NOT_ACCEPTING: ApiError = ApiError::Refused {
+    detail: "The owner is not accepting messages right now.",
+    code: "not_accepting_messages",
+};
+
+/// A start-chat body, parsed.
+struct StartChat {
+    owner: UserId,
+    name: VisitorName,
+    key: Option<VisitorKey>,
+}
+
+fn parse(body: &JsonObject) -> Result<StartChat, FieldErrors> {
     let mut errors = FieldErrors::default();
     let owner = fields::required_uuid(body, "user_id", &mut errors);
     let name =
@@ -58,11 +80,30 @@ fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
             fields::Field::Absent => Some(VisitorName::default()),
             fields::Field::Failed => None,
         };
-    match (owner, name) {
-        (Some(owner), Some(name)) if errors.is_empty() => Ok((UserId::from(owner), name)),
+    let key = match fields::optional_text(body, "visitor_key", VisitorKey::MAX_CHARS, &mut errors) {
+        fields::Field::Present(raw) => match VisitorKey::parse(&raw) {
+            Some(key) => Some(Some(key)),
+            None => {
+                errors.add("visitor_key", INVALID_VISITOR_KEY);
+                None
+            }
+        },
+        fields::Field::Absent => Some(None),
+        fields::Field::Failed => None,
+    };
+    match (owner, name, key) {
+        (Some(owner), Some(name), Some(key)) if errors.is_empty() => Ok(StartChat {
+            owner: UserId::from(owner),
+            name,
+            key,
+        }),
         _ => Err(errors),
     }
 }
+
+/// A `visitor_key` with other characters than `[A-Za-z0-9_-]`, or empty.
+const INVALID_VISITOR_KEY: &str =
+    "Enter a valid key of letters, digits, \"-\" and \"_\" (at most 100).";
 
 /// Create a room for a visitor.
 #[utoipa::path(
@@ -73,6 +114,7 @@ fn parse(body: &JsonObject) -> Result<(UserId, VisitorName), FieldErrors> {
     responses(
         (status = 201, body = StartChatResponse),
         (status = 400, description = "`{\"user_id\": [\"User not found.\"]}` and other field errors", body = Object),
+        (status = 403, description = "`{\"detail\": \"The owner has blocked this chat.\", \"code\": \"visitor_blocked\"}` (this browser's `visitor_key` or this address was blocked by the owner) or `{\"detail\": \"The owner is not accepting messages right now.\", \"code\": \"not_accepting_messages\"}` (the owner paused the sticker)", body = Object),
         (status = 429, description = "Too many rooms from this address, in all or with this owner; see Retry-After", body = DetailBody),
     )
 )]
@@ -84,7 +126,11 @@ pub async fn start_chat(
 ) -> Result<(StatusCode, Json<StartChatResponse>), ApiError> {
     let client = ClientKey::of(&headers, peer, state.config.common.trust_forwarded_for);
     state.limits.chat_start(client)?;
-    let (owner_id, visitor_name) = parse(&body)?;
+    let StartChat {
+        owner: owner_id,
+        name: visitor_name,
+        key,
+    } = parse(&body)?;
     match state.store.find_owner(owner_id).await? {
         Some(owner) if owner.is_registered => {}
         _ => {
@@ -95,6 +141,23 @@ pub async fn start_chat(
         }
     }
     state.limits.chat_start_with_owner(client, owner_id)?;
+    let visitor_marks = VisitorMarks::of(key.as_ref(), client, state.config.visitor_mark_key());
+    let now = shared::time::now();
+    if state
+        .store
+        .is_visitor_blocked(owner_id, &visitor_marks, now)
+        .await?
+    {
+        return Err(VISITOR_BLOCKED);
+    }
+    if !state
+        .store
+        .owner_settings(owner_id)
+        .await?
+        .accepting_messages
+    {
+        return Err(NOT_ACCEPTING);
+    }
     let token = VisitorToken::generate();
     let room = state
         .store
@@ -103,7 +166,8 @@ pub async fn start_chat(
             owner_id,
             visitor_name,
             visitor_token_hash: token.hash(),
-            created_at: shared::time::now(),
+            visitor_marks,
+            created_at: now,
         })
         .await?;
     tracing::info!(room.id = %room.id, user.id = %owner_id, "room created");

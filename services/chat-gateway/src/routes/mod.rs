@@ -3,4 +3,6 @@
 pub mod chat_start;
 pub mod credentials;
 pub mod messages;
+pub mod room_controls;
 pub mod rooms;
+pub mod settings;

@@ -19,8 +19,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::messages::HistoryMessage;
 use crate::{domain::Room, state::AppState};
 
-/// A room in the owner's list: the guide's fields, plus `last_message`, `unread_count` and
-/// `visitor_last_read_id`.
+/// A room in the owner's list: the guide's fields, plus `last_message`, `unread_count`,
+/// `visitor_last_read_id` and `is_blocked`.
 #[derive(Serialize, ToSchema)]
 pub struct RoomSummary {
     /// Room id.
@@ -31,8 +31,10 @@ pub struct RoomSummary {
     pub owner_id: String,
     /// What the visitor called themselves ("" when not given).
     pub visitor_name: String,
-    /// Open for messages.
+    /// Open for the visitor's messages (`false` once the owner closed or blocked the room).
     pub is_active: bool,
+    /// The owner blocked this room's visitor.
+    pub is_blocked: bool,
     /// Created.
     pub created_at: String,
     /// Last activity; moves with every message.
@@ -53,6 +55,7 @@ impl From<Room> for RoomSummary {
             owner_id: room.owner_id.to_string(),
             visitor_name: room.visitor_name,
             is_active: room.is_active,
+            is_blocked: room.is_blocked,
             created_at: shared::time::format(&room.created_at),
             updated_at: shared::time::format(&room.updated_at),
             last_message: room.last_message.as_ref().map(HistoryMessage::from),

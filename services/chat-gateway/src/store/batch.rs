@@ -19,6 +19,8 @@ pub struct RoomActivity {
     pub added_unread: i64,
     /// Messages of the room in the batch.
     pub added_messages: i64,
+    /// Only the owner wrote: the batch goes into the room even when it is closed.
+    pub owner_only: bool,
 }
 
 /// Folds a batch into one activity per room, sorted by room id so concurrent batches lock
@@ -32,6 +34,7 @@ pub fn room_activity<'a>(batch: impl IntoIterator<Item = &'a NewMessage>) -> Vec
             reset_unread: false,
             added_unread: 0,
             added_messages: 0,
+            owner_only: true,
         });
         entry.last = m.clone();
         entry.added_messages += 1;
@@ -40,7 +43,10 @@ pub fn room_activity<'a>(batch: impl IntoIterator<Item = &'a NewMessage>) -> Vec
                 entry.reset_unread = true;
                 entry.added_unread = 0;
             }
-            SenderType::Visitor => entry.added_unread += 1,
+            SenderType::Visitor => {
+                entry.added_unread += 1;
+                entry.owner_only = false;
+            }
         }
     }
     by_room.into_values().collect()
@@ -62,13 +68,17 @@ pub enum Committed {
     Stored(Message),
     /// Its client id was stored before, with this message, which is all the sender gets.
     Duplicate(Message),
+    /// The room is closed to the visitor: nothing of the room's in this batch was stored (an
+    /// owner's message is then committed again on its own).
+    RoomClosed,
 }
 
 impl Committed {
-    /// The stored message.
-    pub fn message(&self) -> &Message {
+    /// The stored message, if there is one.
+    pub fn message(&self) -> Option<&Message> {
         match self {
-            Self::Stored(message) | Self::Duplicate(message) => message,
+            Self::Stored(message) | Self::Duplicate(message) => Some(message),
+            Self::RoomClosed => None,
         }
     }
 }
@@ -146,19 +156,23 @@ impl<'a> Split<'a> {
         self.fresh.is_empty()
     }
 
-    /// The batch's outcome, from the fresh messages as stored (in [`Self::fresh`]'s order)
-    /// and the rooms they changed.
-    pub fn committed(self, stored: Vec<Message>, rooms: Vec<Room>) -> CommittedBatch {
+    /// The batch's outcome, from what became of the fresh messages (in [`Self::fresh`]'s
+    /// order: stored, or refused with their closed room) and the rooms they changed.
+    pub fn committed(self, fresh: Vec<Committed>, rooms: Vec<Room>) -> CommittedBatch {
         let mut messages: Vec<Option<Committed>> = vec![None; self.batch.len()];
-        for (&i, message) in self.fresh.iter().zip(stored) {
-            messages[i] = Some(Committed::Stored(message));
+        for (&i, outcome) in self.fresh.iter().zip(fresh) {
+            messages[i] = Some(outcome);
         }
         for (i, repeat) in self.repeats {
-            let original = match repeat {
-                Repeat::Stored(message) => Some(message),
-                Repeat::InBatch(earlier) => messages[earlier].as_ref().map(|c| c.message().clone()),
+            messages[i] = match repeat {
+                Repeat::Stored(message) => Some(Committed::Duplicate(message)),
+                Repeat::InBatch(earlier) => messages[earlier].as_ref().map(|c| match c {
+                    Committed::Stored(message) | Committed::Duplicate(message) => {
+                        Committed::Duplicate(message.clone())
+                    }
+                    Committed::RoomClosed => Committed::RoomClosed,
+                }),
             };
-            messages[i] = original.map(Committed::Duplicate);
         }
         CommittedBatch {
             messages: messages.into_iter().flatten().collect(),
@@ -227,7 +241,10 @@ mod tests {
             .zip(1..)
             .map(|(m, position)| m.stored(chrono::Utc::now(), position))
             .collect();
-        let outcome = split.committed(stored.clone(), Vec::new());
+        let outcome = split.committed(
+            stored.iter().cloned().map(Committed::Stored).collect(),
+            Vec::new(),
+        );
         assert_eq!(outcome.messages[2], Committed::Duplicate(stored[0].clone()));
         assert_eq!(outcome.messages[1], Committed::Stored(stored[1].clone()));
     }

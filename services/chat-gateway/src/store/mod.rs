@@ -15,9 +15,11 @@ use async_trait::async_trait;
 use shared::{db::Schema, ids::UserId};
 
 use crate::domain::{
-    Message, MessageId, NewMessage, NewRoom, Room, RoomAccess, RoomId, SenderType,
+    Message, MessageId, NewMessage, NewRoom, OwnerSettings, Room, RoomAccess, RoomControl, RoomId,
+    SenderType, VisitorMarks,
 };
 pub use batch::{Committed, CommittedBatch};
+use chrono::{DateTime, Utc};
 pub use message_log::MessageLog;
 pub use rows::Owner;
 
@@ -134,6 +136,35 @@ pub trait ChatStore: Send + Sync + 'static {
         side: SenderType,
         message: &Message,
     ) -> Result<Option<Room>, StoreError>;
+
+    /// Applies `control` to `room` and returns the room as it is now; a block also refuses
+    /// the room's visitor new rooms with the owner until `block_until`. `Conflict` for
+    /// reopening a blocked room; `NotFound` for no such room.
+    async fn control_room(
+        &self,
+        room: RoomId,
+        control: RoomControl,
+        block_until: DateTime<Utc>,
+    ) -> Result<Room, StoreError>;
+
+    /// Whether `owner` has blocked a visitor with any of `marks`, and the block still holds at
+    /// `now`.
+    async fn is_visitor_blocked(
+        &self,
+        owner: UserId,
+        marks: &VisitorMarks,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// An owner's chat settings (the defaults when never set).
+    async fn owner_settings(&self, owner: UserId) -> Result<OwnerSettings, StoreError>;
+
+    /// Stores an owner's chat settings and queues `chat.owners.<id>.settings`, atomically.
+    async fn save_owner_settings(
+        &self,
+        owner: UserId,
+        settings: OwnerSettings,
+    ) -> Result<OwnerSettings, StoreError>;
 
     /// A value of the projection state, created with `default` when absent.
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError>;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     batch::{ordinals, preview, room_activity, Split},
     rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS},
-    CommittedBatch, PendingMessage,
+    Committed, CommittedBatch, PendingMessage,
 };
 use crate::domain::{ClientId, Message, Room, RoomId};
 
@@ -19,6 +19,9 @@ use crate::domain::{ClientId, Message, Room, RoomId};
 /// and one round trip): `unnest` turns each column array into rows, and the data-modifying
 /// `with` parts run whether or not the final part reads them. The text is the same for every
 /// batch size, so the prepared statement is reused.
+///
+/// A room closed to its visitor is not touched when the batch has visitor messages for it,
+/// so none of its messages are inserted (`Committed::RoomClosed`).
 ///
 /// The update takes each room row's lock, so commits into one room are serialised: a
 /// message's position is the room's count before the batch plus its place in the batch, and
@@ -31,9 +34,9 @@ with touched as ( \
     last_message_at = greatest(rooms.last_message_at, v.at), \
     unread_count = case when v.reset then v.added else rooms.unread_count + v.added end, \
     message_count = rooms.message_count + v.total \
-    from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::bool[], $12::bigint[], $13::bigint[]) \
-        as v(room_id, mid, sender, preview, at, reset, added, total) \
-    where rooms.id = v.room_id \
+    from unnest($6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::timestamptz[], $11::bool[], $12::bigint[], $13::bigint[], $16::bool[]) \
+        as v(room_id, mid, sender, preview, at, reset, added, total, owner_only) \
+    where rooms.id = v.room_id and (rooms.is_active or v.owner_only) \
     returning rooms.*, rooms.message_count - v.total as base \
 ), inserted as ( \
     insert into messages (id, room_id, sender_type, content, created_at, updated_at, traceparent, position, client_id) \
@@ -44,7 +47,7 @@ with touched as ( \
 ) \
 select id, owner_id, visitor_name, is_active, created_at, updated_at, last_message_id, \
     last_message_sender, last_message_content, last_message_at, unread_count, message_count, \
-    visitor_last_read_id, base from touched";
+    visitor_last_read_id, is_blocked, base from touched";
 
 #[derive(sqlx::FromRow)]
 struct TouchedRow {
@@ -95,6 +98,7 @@ pub(super) async fn insert_messages(
     let a_resets: Vec<bool> = activity.iter().map(|a| a.reset_unread).collect();
     let a_added: Vec<i64> = activity.iter().map(|a| a.added_unread).collect();
     let a_counts: Vec<i64> = activity.iter().map(|a| a.added_messages).collect();
+    let a_owner_only: Vec<bool> = activity.iter().map(|a| a.owner_only).collect();
 
     let touched: Vec<TouchedRow> = sqlx::query_as(INSERT_BATCH)
         .bind(&ids)
@@ -112,6 +116,7 @@ pub(super) async fn insert_messages(
         .bind(&a_counts)
         .bind(&places)
         .bind(&clients)
+        .bind(&a_owner_only)
         .fetch_all(pool)
         .await?;
     let placed: HashMap<Uuid, (DateTime<Utc>, i64)> = touched
@@ -121,16 +126,16 @@ pub(super) async fn insert_messages(
             (t.room.id, (at, t.base))
         })
         .collect();
-    let stored_now: Vec<Message> = messages
+    let outcomes: Vec<Committed> = messages
         .iter()
         .zip(&places)
-        .map(|(m, place)| {
-            let (at, base) = placed.get(&m.room_id.0).copied().unwrap_or((at, 0));
-            m.stored(at, base + place)
+        .map(|(m, place)| match placed.get(&m.room_id.0) {
+            Some(&(at, base)) => Committed::Stored(m.stored(at, base + place)),
+            None => Committed::RoomClosed,
         })
         .collect();
     let rooms: Vec<Room> = touched.into_iter().map(|t| Room::from(t.room)).collect();
-    Ok(split.committed(stored_now, rooms))
+    Ok(split.committed(outcomes, rooms))
 }
 
 /// The messages already stored under the batch's client ids, by room and client id.

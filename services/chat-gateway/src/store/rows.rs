@@ -4,7 +4,8 @@ use shared::{db::Timestamp, ids::UserId};
 use uuid::Uuid;
 
 use crate::domain::{
-    ClientId, Message, MessageId, Room, RoomAccess, RoomId, SenderType, VisitorTokenHash,
+    ClientId, Message, MessageId, OwnerSettings, Room, RoomAccess, RoomId, SenderType,
+    VisitorTokenHash,
 };
 
 /// `sender_type` column → domain.
@@ -20,7 +21,7 @@ pub fn sender_type_str(sender: SenderType) -> &'static str {
 /// The columns room queries select, in [`RoomRow`]'s order.
 pub const ROOM_COLUMNS: &str = "id, owner_id, visitor_name, is_active, created_at, updated_at, \
     last_message_id, last_message_sender, last_message_content, last_message_at, unread_count, \
-    message_count, visitor_last_read_id";
+    message_count, visitor_last_read_id, is_blocked";
 
 /// One `rooms` row.
 #[derive(sqlx::FromRow)]
@@ -38,6 +39,7 @@ pub struct RoomRow {
     pub unread_count: i64,
     pub message_count: i64,
     pub visitor_last_read_id: Option<Uuid>,
+    pub is_blocked: bool,
 }
 
 impl From<RoomRow> for Room {
@@ -65,6 +67,7 @@ impl From<RoomRow> for Room {
             owner_id: UserId::from(row.owner_id),
             visitor_name: row.visitor_name,
             is_active: row.is_active,
+            is_blocked: row.is_blocked,
             created_at: row.created_at.0,
             updated_at: row.updated_at.0,
             last_message,
@@ -141,6 +144,23 @@ impl ClientMessageRow {
     pub fn keyed(self) -> ((RoomId, ClientId), Message) {
         let message = Message::from(self.message);
         ((message.room_id, ClientId(self.client_id)), message)
+    }
+}
+
+/// One `owner_settings` row.
+#[derive(sqlx::FromRow)]
+pub struct OwnerSettingsRow {
+    pub accepting_messages: bool,
+    pub quiet_until: Option<Timestamp>,
+    pub version: i64,
+}
+
+impl From<&OwnerSettingsRow> for OwnerSettings {
+    fn from(row: &OwnerSettingsRow) -> Self {
+        Self {
+            accepting_messages: row.accepting_messages,
+            quiet_until: row.quiet_until.map(|at| at.0),
+        }
     }
 }
 

@@ -14,12 +14,16 @@ use shared::{
 
 use super::{
     rows::{
-        MessageRow, Owner, OwnerRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS, ROOM_ACCESS_COLUMNS,
-        ROOM_COLUMNS,
+        MessageRow, Owner, OwnerRow, OwnerSettingsRow, RoomAccessRow, RoomRow, MESSAGE_COLUMNS,
+        ROOM_ACCESS_COLUMNS, ROOM_COLUMNS,
     },
-    ChatStore, CommittedBatch, MessageLog, PendingMessage, StoreError, ROOM_LIST_LIMIT,
+    ChatStore, Committed, CommittedBatch, MessageLog, PendingMessage, StoreError, ROOM_LIST_LIMIT,
 };
-use crate::domain::{Message, MessageId, NewRoom, Room, RoomAccess, RoomId, SenderType};
+use crate::domain::{
+    Message, MessageId, NewRoom, OwnerSettings, Room, RoomAccess, RoomControl, RoomId, SenderType,
+    VisitorMarks,
+};
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 /// Chat on a [`Database`].
@@ -34,6 +38,22 @@ impl SqlStore {
         Self {
             db,
             messages_written: Arc::default(),
+        }
+    }
+
+    /// One backend's batch write; tried twice when another replica stored one of the
+    /// batch's client ids meanwhile (the second attempt finds it and stores the rest).
+    async fn insert_batch(&self, batch: &[PendingMessage]) -> Result<CommittedBatch, StoreError> {
+        let mut retried = false;
+        loop {
+            let outcome = match self.db.pool() {
+                Pool::Postgres(pool) => super::postgres::insert_messages(pool, batch).await,
+                Pool::Sqlite(pool) => super::sqlite::insert_messages(pool, batch).await,
+            };
+            match outcome.map_err(StoreError::from) {
+                Err(StoreError::Conflict) if !retried => retried = true,
+                other => return other,
+            }
         }
     }
 }
@@ -77,8 +97,9 @@ impl ChatStore for SqlStore {
     #[tracing::instrument(skip_all, fields(room.id = %room.id))]
     async fn create_room(&self, room: &NewRoom) -> Result<Room, StoreError> {
         let query = format!(
-            "insert into rooms (id, owner_id, visitor_name, visitor_token_hash, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $5) returning {ROOM_COLUMNS}"
+            "insert into rooms (id, owner_id, visitor_name, visitor_token_hash, created_at, updated_at, \
+             visitor_key_hash, visitor_address_hash) \
+             values ($1, $2, $3, $4, $5, $5, $6, $7) returning {ROOM_COLUMNS}"
         );
         let created = with_pool!(self.db, |pool| {
             let mut tx = pool.begin().await?;
@@ -88,6 +109,8 @@ impl ChatStore for SqlStore {
                 .bind(room.visitor_name.as_ref())
                 .bind(&room.visitor_token_hash.0)
                 .bind(Timestamp(room.created_at))
+                .bind(room.visitor_marks.key.as_deref())
+                .bind(&room.visitor_marks.address)
                 .fetch_one(&mut *tx)
                 .await?;
             let created = Room::from(row);
@@ -203,23 +226,24 @@ impl ChatStore for SqlStore {
         &self,
         batch: &[PendingMessage],
     ) -> Result<CommittedBatch, StoreError> {
-        let mut retried = false;
-        loop {
-            let outcome = match self.db.pool() {
-                Pool::Postgres(pool) => super::postgres::insert_messages(pool, batch).await,
-                Pool::Sqlite(pool) => super::sqlite::insert_messages(pool, batch).await,
-            };
-            match outcome.map_err(StoreError::from) {
-                // Another replica stored one of the batch's client ids meanwhile: the second
-                // attempt finds it and stores the rest.
-                Err(StoreError::Conflict) if !retried => retried = true,
-                Ok(committed) => {
-                    self.messages_written.notify_one();
-                    return Ok(committed);
-                }
-                Err(e) => return Err(e),
+        let mut committed = self.insert_batch(batch).await?;
+        // An owner's message refused with its closed room's visitor messages goes in alone.
+        let owners: Vec<usize> = (0..batch.len())
+            .filter(|&i| {
+                committed.messages.get(i) == Some(&Committed::RoomClosed)
+                    && batch[i].message.sender_type == SenderType::Owner
+            })
+            .collect();
+        if !owners.is_empty() {
+            let again: Vec<PendingMessage> = owners.iter().map(|&i| batch[i].clone()).collect();
+            let retried = self.insert_batch(&again).await?;
+            for (&i, outcome) in owners.iter().zip(retried.messages) {
+                committed.messages[i] = outcome;
             }
+            committed.rooms.extend(retried.rooms);
         }
+        self.messages_written.notify_one();
+        Ok(committed)
     }
 
     fn message_log(&self, holder: String) -> MessageLog {
@@ -283,6 +307,141 @@ impl ChatStore for SqlStore {
             }
         };
         Ok(row.map(Room::from))
+    }
+
+    #[tracing::instrument(skip_all, fields(room.id = %room))]
+    async fn control_room(
+        &self,
+        room: RoomId,
+        control: RoomControl,
+        block_until: DateTime<Utc>,
+    ) -> Result<Room, StoreError> {
+        let set = match control {
+            RoomControl::Close => "is_active = false",
+            RoomControl::Reopen => "is_active = true",
+            RoomControl::Block => "is_active = false, is_blocked = true",
+            RoomControl::Unblock => "is_active = true, is_blocked = false",
+        };
+        // Reopening a blocked room would leave its visitor blocked from new rooms only.
+        let guard = if control == RoomControl::Reopen {
+            " and not is_blocked"
+        } else {
+            ""
+        };
+        let update =
+            format!("update rooms set {set} where id = $1{guard} returning {ROOM_COLUMNS}");
+        let now = Timestamp::now();
+        let row: Option<RoomRow> = with_pool!(self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<RoomRow> = sqlx::query_as(&update)
+                .bind(room.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match control {
+                RoomControl::Block if row.is_some() => {
+                    sqlx::query(
+                        "insert into visitor_blocks (owner_id, visitor, room_id, expires_at, created_at) \
+                         select owner_id, mark, id, $2, $3 from rooms, \
+                         (select visitor_key_hash as mark from rooms where id = $1 \
+                          union all select visitor_address_hash from rooms where id = $1) as marks \
+                         where id = $1 and mark is not null \
+                         on conflict (owner_id, visitor) do update set room_id = excluded.room_id, \
+                         expires_at = excluded.expires_at",
+                    )
+                    .bind(room.0)
+                    .bind(Timestamp(block_until))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                RoomControl::Unblock => {
+                    sqlx::query("delete from visitor_blocks where room_id = $1")
+                        .bind(room.0)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+            row
+        });
+        match row {
+            Some(row) => Ok(Room::from(row)),
+            None if control == RoomControl::Reopen
+                && self.find_room_access(room).await?.is_some() =>
+            {
+                Err(StoreError::Conflict)
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %owner))]
+    async fn is_visitor_blocked(
+        &self,
+        owner: UserId,
+        marks: &VisitorMarks,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = marks.key.as_deref().unwrap_or("");
+        let blocked: Option<i32> = with_pool!(self.db, |pool| {
+            sqlx::query_scalar(
+                "select 1 from visitor_blocks where owner_id = $1 \
+                 and (visitor = $2 or visitor = $3) and expires_at > $4 limit 1",
+            )
+            .bind(owner.as_uuid())
+            .bind(&marks.address)
+            .bind(key)
+            .bind(Timestamp(now))
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(blocked.is_some())
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %owner))]
+    async fn owner_settings(&self, owner: UserId) -> Result<OwnerSettings, StoreError> {
+        let row: Option<OwnerSettingsRow> = with_pool!(self.db, |pool| {
+            sqlx::query_as(
+                "select accepting_messages, quiet_until, version from owner_settings \
+                 where owner_id = $1",
+            )
+            .bind(owner.as_uuid())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.as_ref().map(OwnerSettings::from).unwrap_or_default())
+    }
+
+    #[tracing::instrument(skip_all, fields(user.id = %owner))]
+    async fn save_owner_settings(
+        &self,
+        owner: UserId,
+        settings: OwnerSettings,
+    ) -> Result<OwnerSettings, StoreError> {
+        let now = shared::time::now();
+        with_pool!(self.db, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: OwnerSettingsRow = sqlx::query_as(
+                "insert into owner_settings (owner_id, accepting_messages, quiet_until, version, updated_at) \
+                 values ($1, $2, $3, 1, $4) \
+                 on conflict (owner_id) do update set accepting_messages = excluded.accepting_messages, \
+                 quiet_until = excluded.quiet_until, version = owner_settings.version + 1, \
+                 updated_at = excluded.updated_at \
+                 returning accepting_messages, quiet_until, version",
+            )
+            .bind(owner.as_uuid())
+            .bind(settings.accepting_messages)
+            .bind(settings.quiet_until.map(Timestamp))
+            .bind(Timestamp(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.insert_outbox(&[crate::events::settings_changed(owner, &row, now)])
+                .await?;
+            tx.commit().await?;
+        });
+        self.db.outbox_written();
+        Ok(settings)
     }
 
     async fn projection_value(&self, name: &str, default: &str) -> Result<String, StoreError> {

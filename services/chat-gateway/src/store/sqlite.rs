@@ -9,9 +9,9 @@ use sqlx::SqlitePool;
 use super::{
     batch::{ordinals, preview, room_activity, Split},
     rows::{sender_type_str, ClientMessageRow, RoomRow, MESSAGE_COLUMNS, ROOM_COLUMNS},
-    CommittedBatch, PendingMessage,
+    Committed, CommittedBatch, PendingMessage,
 };
-use crate::domain::{Message, Room};
+use crate::domain::Room;
 
 #[derive(sqlx::FromRow)]
 struct TouchedRow {
@@ -57,13 +57,15 @@ pub(super) async fn insert_messages(
          last_message_id = ?2, last_message_sender = ?3, last_message_content = ?4, \
          last_message_at = max(coalesce(last_message_at, ?1), ?1), \
          unread_count = case when ?5 then ?6 else unread_count + ?6 end, \
-         message_count = message_count + ?8 where id = ?7 \
+         message_count = message_count + ?8 where id = ?7 and (is_active or ?9) \
          returning {ROOM_COLUMNS}, message_count - ?8 as base"
     );
     let mut placed = HashMap::new();
     let mut rooms = Vec::new();
     for a in room_activity(fresh.iter().map(|p| &p.message)) {
-        let touched: TouchedRow = sqlx::query_as(&touch)
+        // A room closed to its visitor takes none of the batch's messages when some are the
+        // visitor's (`Committed::RoomClosed`).
+        let touched: Option<TouchedRow> = sqlx::query_as(&touch)
             .bind(at)
             .bind(a.last.id.0)
             .bind(sender_type_str(a.last.sender_type))
@@ -72,18 +74,23 @@ pub(super) async fn insert_messages(
             .bind(a.added_unread)
             .bind(a.room_id.0)
             .bind(a.added_messages)
-            .fetch_one(&mut *tx)
+            .bind(a.owner_only)
+            .fetch_optional(&mut *tx)
             .await?;
+        let Some(touched) = touched else { continue };
         let room = Room::from(touched.room);
         let stamped = room.last_message.as_ref().map(|m| m.created_at);
         placed.insert(room.id, (stamped, touched.base));
         rooms.push(room);
     }
-    let mut stored_now: Vec<Message> = Vec::with_capacity(fresh.len());
+    let mut outcomes: Vec<Committed> = Vec::with_capacity(fresh.len());
     let places = ordinals(fresh.iter().map(|p| &p.message));
     for (p, place) in fresh.iter().zip(places) {
         let m = &p.message;
-        let (stamped, base) = placed.get(&m.room_id).copied().unwrap_or_default();
+        let Some(&(stamped, base)) = placed.get(&m.room_id) else {
+            outcomes.push(Committed::RoomClosed);
+            continue;
+        };
         let message = m.stored(stamped.unwrap_or_else(time::now), base + place);
         let at = time::to_micros(&message.created_at);
         sqlx::query(
@@ -102,8 +109,8 @@ pub(super) async fn insert_messages(
         .bind(m.client_id.map(|c| c.0))
         .execute(&mut *tx)
         .await?;
-        stored_now.push(message);
+        outcomes.push(Committed::Stored(message));
     }
     tx.commit().await?;
-    Ok(split.committed(stored_now, rooms))
+    Ok(split.committed(outcomes, rooms))
 }

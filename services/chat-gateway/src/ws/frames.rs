@@ -72,6 +72,18 @@ pub fn read_frame(room: RoomId, side: SenderType, message: MessageId) -> Utf8Byt
     )
 }
 
+/// `{"type": "room_state", "room_id", "is_active"}`: the owner closed or reopened the room.
+pub fn room_state_frame(room: &Room) -> Utf8Bytes {
+    Utf8Bytes::from(
+        serde_json::json!({
+            "type": "room_state",
+            "room_id": room.id.to_string(),
+            "is_active": room.is_active,
+        })
+        .to_string(),
+    )
+}
+
 /// The owner channel's `{"type": "message", "message": <the room socket's frame>}`.
 pub fn owner_message_frame(frame: &Utf8Bytes) -> Utf8Bytes {
     Utf8Bytes::from(format!(
@@ -103,6 +115,8 @@ pub mod reason {
     pub const BINARY: &str = "Binary frames are not supported; send JSON text.";
     /// Per-participant rate limit.
     pub const RATE_LIMITED: &str = "Too many messages; slow down.";
+    /// The owner closed (or blocked) the room: the visitor's messages are refused.
+    pub const ROOM_CLOSED: &str = "This chat is closed.";
     /// The room holds `ROOM_MAX_MESSAGES`.
     pub const ROOM_FULL: &str = "This chat is full.";
     /// The database is down.

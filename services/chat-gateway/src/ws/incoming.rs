@@ -185,6 +185,7 @@ async fn send_message(
                 None => frame,
             }))
         }
+        Ok(Committed::RoomClosed) => Some(reason::ROOM_CLOSED.into()),
         Err(_) => Some(reason::NOT_SAVED.into()),
     }
 }

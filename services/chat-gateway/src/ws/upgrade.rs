@@ -160,7 +160,6 @@ async fn authorize(
         .store
         .find_room_access(room)
         .await?
-        .filter(|access| access.is_active)
         .ok_or(ApiError::PermissionDenied)?;
     let (participant, token_expires_at) = match auth.token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => {

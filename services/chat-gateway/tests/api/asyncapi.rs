@@ -224,6 +224,7 @@ fn live_samples() -> Vec<Envelope> {
             "gateway-b",
         ),
         events::live_room(&changed, &frames::owner_room_frame(&changed), "gateway-b"),
+        events::live_state(&changed, &frames::room_state_frame(&changed), "gateway-b"),
     ];
     // No wildcards: a new kind of live event or signal breaks these matches, which leads here
     // to add its sample above.
@@ -235,10 +236,11 @@ fn live_samples() -> Vec<Envelope> {
                 LiveEvent::Signal(_, Signal::Typing, _) => "typing",
                 LiveEvent::Signal(_, Signal::Read(_), _) => "read",
                 LiveEvent::Room(_) => "room",
+                LiveEvent::State(_) => "state",
             },
         )
         .collect();
-    assert_eq!(kinds, ["message", "typing", "read", "room"]);
+    assert_eq!(kinds, ["message", "typing", "read", "room", "state"]);
     samples
 }
 
@@ -257,6 +259,7 @@ fn room_of(owner: UserId, message: Option<&Message>) -> Room {
         owner_id: owner,
         visitor_name: "Neighbour from 4B".into(),
         is_active: true,
+        is_blocked: false,
         created_at: now,
         updated_at: now,
         last_message: message.cloned(),
@@ -288,7 +291,7 @@ fn the_fan_out_receives_the_live_envelopes_the_gateway_publishes() {
     // Assert
     assert_eq!(
         received,
-        ["liveMessage", "liveTyping", "liveRead", "liveRoom"]
+        ["liveMessage", "liveTyping", "liveRead", "liveRoom", "liveState"]
     );
 }
 

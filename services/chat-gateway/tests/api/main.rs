@@ -12,6 +12,7 @@ mod nats_outage;
 mod observability;
 mod operations;
 mod owner_channel;
+mod owner_controls;
 mod protocol_v2;
 mod room_order;
 mod rooms;

@@ -14,11 +14,14 @@ mod rooms;
 
 use chat_gateway::domain::SenderType;
 use chat_gateway::{
-    domain::{Message, MessageText, NewMessage, NewRoom, RoomId, VisitorName, VisitorToken},
+    domain::{
+        Message, MessageText, NewMessage, NewRoom, RoomId, VisitorKey, VisitorMarks, VisitorName,
+        VisitorToken,
+    },
     store::{self, ChatStore, Committed, PendingMessage},
 };
 use chrono::{DateTime, Duration, Utc};
-use shared::{config::Backend, ids::UserId, testing::StoreUnderTest};
+use shared::{config::Backend, http::ClientKey, ids::UserId, testing::StoreUnderTest};
 
 /// A store on a fresh database of `backend`, migrated by `store::SCHEMA`.
 type Subject = StoreUnderTest<dyn ChatStore>;
@@ -34,6 +37,11 @@ fn new_room(owner_id: UserId, created_at: DateTime<Utc>) -> NewRoom {
         owner_id,
         visitor_name: VisitorName::parse("Mehmon").expect("a valid name"),
         visitor_token_hash: VisitorToken::generate().hash(),
+        visitor_marks: VisitorMarks::of(
+            VisitorKey::parse(&uuid::Uuid::new_v4().to_string()).as_ref(),
+            ClientKey::from(std::net::IpAddr::from([192, 0, 2, 1])),
+            b"store contract",
+        ),
         created_at,
     }
 }
@@ -98,6 +106,7 @@ async fn insert(store: &dyn ChatStore, messages: &[NewMessage], owner_id: UserId
         .map(|c| match c {
             Committed::Stored(message) => message,
             Committed::Duplicate(message) => panic!("{} was stored before", message.id),
+            Committed::RoomClosed => panic!("the room is closed"),
         })
         .collect()
 }

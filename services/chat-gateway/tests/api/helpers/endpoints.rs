@@ -40,12 +40,58 @@ impl TestApp {
         owner: &TestOwner,
         forwarded_for: &str,
     ) -> reqwest::Response {
+        self.start_chat_from(owner, None, forwarded_for).await
+    }
+
+    /// `POST /api/chat/start/` with `owner` from a browser with `visitor_key` (if any), as an
+    /// ingress forwarding for `forwarded_for`.
+    pub async fn start_chat_from(
+        &self,
+        owner: &TestOwner,
+        visitor_key: Option<&str>,
+        forwarded_for: &str,
+    ) -> reqwest::Response {
+        let mut body = json!({"user_id": owner.id.to_string()});
+        if let Some(key) = visitor_key {
+            body["visitor_key"] = json!(key);
+        }
         self.request(reqwest::Method::POST, "/api/chat/start/")
             .header("x-forwarded-for", forwarded_for)
-            .json(&json!({"user_id": owner.id.to_string()}))
+            .json(&body)
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// `<method> /api/chat/rooms/<room>/<action>/` as `auth` (`close`, `reopen`, `block`).
+    pub async fn control_room(
+        &self,
+        method: reqwest::Method,
+        room: &str,
+        action: &str,
+        auth: &Auth,
+    ) -> reqwest::Response {
+        let mut request = self.request(method, &format!("/api/chat/rooms/{room}/{action}/"));
+        if let Auth::Owner(token) = auth {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// `<method> /api/chat/settings/` as `owner`, with `body` unless `GET`.
+    pub async fn settings(
+        &self,
+        method: reqwest::Method,
+        owner: &TestOwner,
+        body: Option<&Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .request(method, "/api/chat/settings/")
+            .bearer_auth(&owner.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.expect("request sent")
     }
 
     /// Starts a chat with `owner` and checks it worked.
