@@ -35,7 +35,7 @@ const OWNER_KEYS = ['id', 'phone_number', 'full_name', 'phone_number_2', 'car_mo
   'car_plate_number', 'instagram', 'telegram', 'whatsapp', 'is_profile_public'];
 const ROOM_KEYS = ['id', 'owner_id', 'visitor_name', 'is_active', 'created_at', 'updated_at'];
 // Added beyond the guide for the owner's inbox; clients that do not know them ignore them.
-const ROOM_EXTRA_KEYS = ['last_message', 'unread_count', 'visitor_last_read_id'];
+const ROOM_EXTRA_KEYS = ['last_message', 'unread_count', 'visitor_last_read_id', 'is_blocked'];
 const FRAME_KEYS = ['id', 'room_id', 'sender_type', 'message', 'created_at'];
 const HISTORY_KEYS = ['id', 'room_id', 'sender_type', 'content', 'created_at'];
 
