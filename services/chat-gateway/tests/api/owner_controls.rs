@@ -310,14 +310,39 @@ async fn controls_hold_across_replicas_and_settings_are_published() {
     let owner = TestOwner::registered(a).await;
     let chat = a.start_chat_with(&owner).await;
     let mut visitor = a.open_ws(&chat.room_id, &chat.visitor()).await;
+    let start_on_a = || async {
+        let response = a
+            .start_chat(&json!({ "user_id": owner.id.to_string() }))
+            .await;
+        status_and_json(response).await
+    };
 
-    // Act: closed on B, the visitor writes on A at once.
+    // Act & Assert: closed on B, the visitor's next message on A is refused.
     let closed = b
         .control_room(Method::POST, &chat.room_id, "close", &owner.auth())
         .await;
     assert_eq!(closed.status(), 200);
     visitor.send_message("Hali shu yerdaman").await;
-    let refused = visitor.next_json().await;
+    assert_eq!(
+        visitor.next_json().await,
+        json!({ "error": "This chat is closed." })
+    );
+    assert!(a.history(&chat.room_id, &chat.visitor()).await.is_empty());
+
+    // Blocked on B: this visitor's address opens no room on A; unblocked, it does.
+    let blocked = b
+        .control_room(Method::POST, &chat.room_id, "block", &owner.auth())
+        .await;
+    assert_eq!(blocked.status(), 200);
+    let (status, refusal) = start_on_a().await;
+    assert_eq!((status, &refusal["code"]), (403, &json!("visitor_blocked")));
+    let unblocked = b
+        .control_room(Method::DELETE, &chat.room_id, "block", &owner.auth())
+        .await;
+    assert_eq!(unblocked.status(), 200);
+    assert_eq!(start_on_a().await.0, 201);
+
+    // Paused on B: no new room on A.
     let paused = b
         .settings(
             Method::PUT,
@@ -326,14 +351,11 @@ async fn controls_hold_across_replicas_and_settings_are_published() {
         )
         .await;
     assert_eq!(paused.status(), 200);
-    let new_room = a
-        .start_chat(&json!({ "user_id": owner.id.to_string() }))
-        .await;
-
-    // Assert
-    assert_eq!(refused, json!({ "error": "This chat is closed." }));
-    assert_eq!(new_room.status(), 403);
-    assert!(a.history(&chat.room_id, &chat.visitor()).await.is_empty());
+    let (status, refusal) = start_on_a().await;
+    assert_eq!(
+        (status, &refusal["code"]),
+        (403, &json!("not_accepting_messages"))
+    );
     crate::helpers::eventually("the settings event is published", || async {
         let events = chat_stream_events(&shared::testing::nats_url(), &a.prefix).await;
         events
