@@ -244,6 +244,19 @@ await step('the owner closes the conversation: the stranger sees it closed and c
   await a11y(b, 'the visitor page of a closed chat');
   await shot(b, `${n}-visitor-closed`);
   await shot(c, `${n}-owner-closed`);
+
+  // After a reload the page learns it from the refusal of the next message, unless the
+  // server has said so first.
+  await b.reload();
+  await msg(b, 'owner', answer).waitFor();
+  await b.locator('[data-testid="chat-status"]', { hasText: 'Connected' }).waitFor();
+  if (await b.getByTestId('message-input').isEnabled()) {
+    await b.getByTestId('message-input').fill('Anyone there?');
+    await b.getByTestId('send').click();
+    await msg(b, 'visitor', 'Anyone there?').and(b.locator('[data-state="failed"]')).waitFor();
+  }
+  await chatState(b, 'closed').waitFor();
+  if (!(await b.getByTestId('message-input').isDisabled())) throw new Error('after a reload the closed chat takes messages');
 });
 
 await step('the owner reopens it: the stranger writes again', async (n) => {
@@ -341,8 +354,14 @@ await step('notifications: the inbox registers its worker, and a push shows a no
   const c = pages.owner;
   const origin = new URL(BASE).origin;
   await c.context().grantPermissions(['notifications'], { origin });
-  const key = await c.evaluate(async () => (await (await fetch('/api/push/vapid-key/')).json()).public_key);
-  if (Buffer.from(key, 'base64url').length !== 65) throw new Error(`the VAPID key is not an uncompressed P-256 point: ${key}`);
+  const vapid = await c.evaluate(async () => {
+    const r = await fetch('/api/push/vapid-key/');
+    return { status: r.status, body: await r.text() };
+  });
+  const key = vapid.status === 200 ? JSON.parse(vapid.body).public_key : null;
+  if (typeof key !== 'string' || Buffer.from(key, 'base64url').length !== 65) {
+    throw new Error(`GET /api/push/vapid-key/ answered ${vapid.status} ${vapid.body}: no uncompressed P-256 key`);
+  }
 
   const cdp = await c.context().newCDPSession(c);
   const registrations = new Map();
