@@ -11,6 +11,8 @@
 #   3. the log scan: once the cluster has stopped, no log it wrote (the services', nginx's
 #      access and error logs) may hold a token, password or phone number the API story used,
 #      nor the signing key (deploy/check-logs-for-secrets.py).
+# The browser story runs its own push service on loopback for the notifier to push to, so
+# both topologies start with PUSH_ALLOW_PRIVATE_ENDPOINTS=true (never in production).
 # Everything started here is stopped, and the cluster's databases dropped, however it ends.
 # Screenshots: test-artifacts/e2e/{standalone,cluster}; the services' logs are copied
 # next to them when a story fails.
@@ -51,6 +53,9 @@ export RUNTIME_DIR="$repo/target/$run_id-cluster"
 export ACCOUNTS_DB="${run_id}_accounts"
 export CHAT_DB="${run_id}_chat"
 export NATS_SUBJECT_PREFIX="$run_id."
+# The story's push service listens on 127.0.0.1 over http; the notifier refuses such
+# endpoints unless told otherwise.
+export PUSH_ALLOW_PRIVATE_ENDPOINTS=true
 
 cleanup() {
     local rc=$?
