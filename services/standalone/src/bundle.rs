@@ -1,4 +1,5 @@
-//! Both services' routers on one port, on SQLite files and one in-process bus.
+//! Every service's router on one port (accounts, chat, push notifications), on SQLite files
+//! and one in-process bus.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use shared::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, signing_key};
+use crate::{config::Config, signing_key, vapid_key};
 
 /// The embedded default, ready to serve.
 pub struct Bundle {
@@ -17,12 +18,13 @@ pub struct Bundle {
     ops_listener: Option<TcpListener>,
     accounts: accounts_api::AccountsService,
     chat: chat_gateway::ChatService,
+    notifier: notifier::NotifierService,
     http: shared::http::HttpLimits,
 }
 
 impl Bundle {
-    /// Creates the data directory and signing key if needed, migrates both databases, and
-    /// binds the listener.
+    /// Creates the data directory, signing key and VAPID key if needed, migrates the three
+    /// databases, and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)?;
         let secret = match &config.jwt_secret {
@@ -36,9 +38,25 @@ impl Bundle {
         accounts_config.common.rate_limits = config.rate_limits;
         accounts_config.common.replica_id = Some("carinfo".into());
         accounts_config.rotate_refresh_tokens = config.rotate_refresh_tokens;
-        let mut chat_config = chat_gateway::Config::with(config.sqlite_url("chat.db")?, secret);
+        let mut chat_config =
+            chat_gateway::Config::with(config.sqlite_url("chat.db")?, secret.clone());
         chat_config.common.rate_limits = config.rate_limits;
         chat_config.common.replica_id = Some("carinfo".into());
+        let vapid = match &config.vapid_private_key {
+            Some(key) => key.clone(),
+            None => vapid_key::load_or_create(&config.data_dir)?,
+        };
+        let mut notifier_config = notifier::Config::with(
+            config.sqlite_url("notifier.db")?,
+            secret,
+            &notifier::push::VapidKey::from_setting(secrecy::ExposeSecret::expose_secret(&vapid))?,
+        );
+        notifier_config.common.rate_limits = config.rate_limits;
+        notifier_config.common.replica_id = Some("carinfo".into());
+        notifier_config.push_allow_private_endpoints = config.push_allow_private_endpoints;
+        if let Some(subject) = &config.vapid_subject {
+            notifier_config.vapid_subject = subject.clone();
+        }
 
         let listener = TcpListener::bind(config.listen_addr).await?;
         let ops_listener = match config.ops_listen_addr {
@@ -46,12 +64,14 @@ impl Bundle {
             None => None,
         };
         let accounts = accounts_api::AccountsService::build(accounts_config, bus.clone()).await?;
-        let chat = chat_gateway::ChatService::build(chat_config, bus).await?;
+        let chat = chat_gateway::ChatService::build(chat_config, bus.clone()).await?;
+        let notifier = notifier::NotifierService::build(notifier_config, bus).await?;
         Ok(Self {
             listener,
             ops_listener,
             accounts,
             chat,
+            notifier,
             http: config.http,
         })
     }
@@ -79,14 +99,17 @@ impl Bundle {
 
     /// Serves until `stop` is cancelled.
     pub async fn run_until_stopped(self, stop: CancellationToken) -> anyhow::Result<()> {
-        // The owner projection subscribes before accounts' relay starts publishing: the
-        // in-process bus keeps nothing for late subscribers.
+        // Consumers subscribe before the relays that feed them start publishing: the
+        // in-process bus keeps nothing for late subscribers. The notifier's consumer first
+        // (chat's relay feeds it), then chat's owner projection (accounts' relay feeds it).
+        let notifier_background = self.notifier.start_background(stop.clone()).await;
         let chat_background = self.chat.start_background(stop.clone()).await;
         let accounts_background = self.accounts.start_background(stop.clone()).await;
         let router = shared::http::serve::with_standard_layers(
             self.accounts
                 .router()
                 .merge(self.chat.router())
+                .merge(self.notifier.router())
                 .merge(shared::http::ops::liveness_router())
                 .merge(crate::web::router()),
         );
@@ -94,7 +117,11 @@ impl Bundle {
             shared::http::serve::serve(self.listener, router, &self.http, false, stop.clone());
         match self.ops_listener {
             Some(ops_listener) => {
-                let readiness = vec![self.accounts.readiness(), self.chat.readiness()];
+                let readiness = vec![
+                    self.accounts.readiness(),
+                    self.chat.readiness(),
+                    self.notifier.readiness(),
+                ];
                 let ops =
                     shared::http::serve::with_standard_layers(shared::http::ops::router(readiness));
                 let ops =
@@ -105,6 +132,7 @@ impl Bundle {
         }
         chat_background.await?;
         accounts_background.await?;
+        notifier_background.await?;
         Ok(())
     }
 }

@@ -1,10 +1,12 @@
-//! `carinfo`: the embedded default. Both services on one port, SQLite files in a data
-//! directory, one in-process event bus, the reference web client, and the operator's CLI.
+//! `carinfo`: the embedded default. Every service (accounts, chat, push notifications) on one
+//! port, SQLite files in a data directory, one in-process event bus, the reference web
+//! client, and the operator's CLI.
 
 pub mod bundle;
 pub mod config;
 pub mod openapi;
 pub mod signing_key;
+pub mod vapid_key;
 pub mod web;
 
 pub use bundle::Bundle;

@@ -1,4 +1,4 @@
-//! The one OpenAPI document for the whole API: both services' route definitions merged.
+//! The one OpenAPI document for the whole API: every service's route definitions merged.
 //! `carinfo print-openapi` writes it; `docs/openapi.json` is the committed copy that the
 //! services serve, and a test fails when the two differ.
 
@@ -6,6 +6,7 @@
 pub fn merged() -> utoipa::openapi::OpenApi {
     let mut doc = accounts_api::openapi();
     doc.merge(chat_gateway::openapi());
+    doc.merge(notifier::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc
 }

@@ -28,6 +28,8 @@ async fn start(data_dir: &std::path::Path) -> Running {
     let stop = CancellationToken::new();
     let mut config = standalone::Config::for_data_dir(data_dir.to_path_buf());
     config.ops_listen_addr = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    // The push service of the push test listens on loopback.
+    config.push_allow_private_endpoints = true;
     let bundle = standalone::Bundle::build(config)
         .await
         .expect("bundle builds");
@@ -353,4 +355,100 @@ fn the_committed_openapi_document_matches_the_code() {
         committed == generated,
         "docs/openapi.json is stale: run `cargo run -p standalone -- print-openapi > docs/openapi.json`"
     );
+}
+
+/// A push service on a local port: the headers of every request it receives.
+async fn push_service() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<axum::http::HeaderMap>>>,
+) {
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = received.clone();
+    let router = axum::Router::new().route(
+        "/push/phone",
+        axum::routing::post(move |headers: axum::http::HeaderMap| async move {
+            log.lock().unwrap().push(headers);
+            axum::http::StatusCode::CREATED
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/push/phone", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, received)
+}
+
+#[tokio::test]
+async fn an_owner_subscribed_to_push_notifications_hears_of_a_new_chat() {
+    // Arrange
+    let data = tempfile::tempdir().unwrap();
+    let app = start(data.path()).await;
+    let sticker = issue_sticker(data.path());
+    let http = reqwest::Client::new();
+    let login = app
+        .register_and_log_in(
+            &http,
+            json!({"user_id": sticker, "phone_number": "+998901234511", "password": "secret123"}),
+            "+998901234511",
+        )
+        .await;
+    let access = login["tokens"]["access"].as_str().unwrap().to_owned();
+    let (endpoint, received) = push_service().await;
+    let key: Value = http
+        .get(format!("{}/api/push/vapid-key/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["public_key"].as_str().unwrap().to_owned();
+    // The browser keys of RFC 8291's example.
+    let subscribed = http
+        .post(format!("{}/api/push/subscriptions/", app.base))
+        .bearer_auth(&access)
+        .json(&json!({"endpoint": endpoint, "expirationTime": null, "keys": {
+            "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4",
+            "auth": "BTBZMqHH6r4Tts7J_aSIgg",
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subscribed.status(), 201);
+
+    // Act: a visitor opens a chat (once the owner is projected).
+    let mut started = false;
+    for _ in 0..50 {
+        let response = http
+            .post(format!("{}/api/chat/start/", app.base))
+            .json(&json!({"user_id": sticker, "visitor_name": "Neighbour"}))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 201 {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(started, "the chat starts");
+
+    // Assert: the notifier, in the same process on the same bus, sent one push request.
+    let mut headers = None;
+    for _ in 0..100 {
+        headers = received.lock().unwrap().first().cloned();
+        if headers.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let headers = headers.expect("a push request within 10 s");
+    assert_eq!(headers["content-encoding"], "aes128gcm");
+    let authorization = headers["authorization"].to_str().unwrap();
+    assert!(authorization.starts_with("vapid t="), "{authorization}");
+    assert!(
+        authorization.ends_with(&format!(", k={key}")),
+        "{authorization}"
+    );
+    assert!(data.path().join("vapid_private_key").exists());
+    app.shut_down().await;
 }
