@@ -30,11 +30,15 @@ use chat_gateway::{
 };
 use futures::StreamExt;
 use regex::Regex;
+use reqwest::Method;
 use serde_json::{json, Value};
 use shared::{
     config::Backend,
     events::{
-        catalog::{live, AccountEvent, MessagePosted, RoomCreated, SenderType, UserSnapshot},
+        catalog::{
+            live, AccountEvent, MessagePosted, OwnerSettingsChanged, RoomCreated, SenderType,
+            UserSnapshot,
+        },
         outbox::OutboxEvent,
         Envelope,
     },
@@ -103,6 +107,19 @@ fn catalogue_samples() -> Vec<OutboxEvent> {
         }
         .to_outbox(),
     );
+    // Both shapes of the one nullable field: no quiet hours, and quiet until a time.
+    for quiet_until in [None, Some(now + chrono::Duration::hours(8))] {
+        samples.push(
+            OwnerSettingsChanged {
+                owner_id: snapshot.id,
+                accepting_messages: quiet_until.is_some(),
+                quiet_until,
+                version: 1,
+                updated_at: now,
+            }
+            .to_outbox(),
+        );
+    }
     samples
 }
 
@@ -291,7 +308,13 @@ fn the_fan_out_receives_the_live_envelopes_the_gateway_publishes() {
     // Assert
     assert_eq!(
         received,
-        ["liveMessage", "liveTyping", "liveRead", "liveRoom", "liveState"]
+        [
+            "liveMessage",
+            "liveTyping",
+            "liveRead",
+            "liveRoom",
+            "liveState"
+        ]
     );
 }
 
@@ -306,6 +329,12 @@ fn every_frame_the_gateway_sends_is_in_the_document() {
     let broadcast = frames::message_frame(&message);
     let typing = frames::typing_frame(room, Side::Visitor);
     let read = frames::read_frame(room, Side::Owner, message.id);
+    let open = room_of(owner, Some(&message));
+    let blocked = Room {
+        is_active: false,
+        is_blocked: true,
+        ..open.clone()
+    };
     let refusals = refusals();
 
     // Act
@@ -319,6 +348,16 @@ fn every_frame_the_gateway_sends_is_in_the_document() {
         (room_socket.as_str(), typing.clone(), "typing"),
         (room_socket.as_str(), read.clone(), "read"),
         (
+            room_socket.as_str(),
+            frames::room_state_frame(&blocked),
+            "roomState",
+        ),
+        (
+            room_socket.as_str(),
+            frames::room_state_frame(&open),
+            "roomState",
+        ),
+        (
             OWNER_CHANNEL,
             frames::owner_message_frame(&broadcast),
             "message",
@@ -328,11 +367,8 @@ fn every_frame_the_gateway_sends_is_in_the_document() {
             frames::owner_room_frame(&room_of(owner, None)),
             "room",
         ),
-        (
-            OWNER_CHANNEL,
-            frames::owner_room_frame(&room_of(owner, Some(&message))),
-            "room",
-        ),
+        (OWNER_CHANNEL, frames::owner_room_frame(&open), "room"),
+        (OWNER_CHANNEL, frames::owner_room_frame(&blocked), "room"),
         (OWNER_CHANNEL, typing, "typing"),
         (OWNER_CHANNEL, read, "read"),
     ];
@@ -421,7 +457,8 @@ fn refusals() -> Refusals {
         }
     }
     assert!(
-        refusals.room_socket.len() >= 11,
+        refusals.room_socket.len() >= 12
+            && refusals.room_socket.contains(frames::reason::ROOM_CLOSED),
         "reasons found: {:?}",
         refusals.room_socket
     );
@@ -565,6 +602,14 @@ struct Conversation {
     heard: Vec<Value>,
     /// The owner's channel, still open.
     channel: WsClient,
+    /// The owner.
+    owner: TestOwner,
+    /// The room's id.
+    room_id: String,
+    /// The visitor's room socket, still open, with nothing left to read.
+    visitor: WsClient,
+    /// The owner's room socket, still open, with nothing left to read.
+    owner_socket: WsClient,
 }
 
 /// The owner opens a channel, a visitor starts a chat; on `carinfo.v2` sockets the visitor
@@ -599,7 +644,19 @@ async fn converse(app: &TestApp) -> Conversation {
         got,
         heard,
         channel,
+        owner,
+        room_id: chat.room_id,
+        visitor,
+        owner_socket,
     }
+}
+
+/// The owner closes the conversation's room, and checks it was done.
+async fn close_room(app: &TestApp, talk: &Conversation) {
+    let response = app
+        .control_room(Method::POST, &talk.room_id, "close", &talk.owner.auth())
+        .await;
+    assert_eq!(response.status(), 200);
 }
 
 /// The message of the document that `action` carries at `address` and that `frame` fits.
@@ -625,6 +682,16 @@ async fn real_v2_sockets_and_an_owner_channel_fit_the_document() {
 
     // Act
     let mut talk = converse(&app).await;
+    // The owner closes the room: both room sockets and the channel hear it, and the visitor's
+    // next message is refused.
+    close_room(&app, &talk).await;
+    talk.got.push(talk.visitor.next_json().await);
+    talk.got.push(talk.owner_socket.next_json().await);
+    talk.heard.push(talk.channel.next_json().await);
+    let refused = json!({ "message": "Yana" });
+    talk.visitor.send_json(&refused).await;
+    talk.sent.push(refused);
+    talk.got.push(talk.visitor.next_json().await);
     talk.channel.send_text("salom").await;
     let refusal = talk.channel.next_json().await;
     // Never answering a ping, so the idle timeout closes the channel.
@@ -635,21 +702,32 @@ async fn real_v2_sockets_and_an_owner_channel_fit_the_document() {
     let room = talk.room_socket.as_str();
     assert_eq!(
         message_keys(&api, room, Action::Receive, &talk.sent),
-        ["sendTyping", "sendMessage", "sendRead"]
+        ["sendTyping", "sendMessage", "sendRead", "sendMessage"]
     );
     assert_eq!(
         message_keys(&api, room, Action::Send, &talk.got),
-        ["typing", "chatMessage", "chatMessage", "read"]
+        [
+            "typing",
+            "chatMessage",
+            "chatMessage",
+            "read",
+            "roomState",
+            "roomState",
+            "frameError"
+        ]
     );
     assert!(
         talk.got[1].get("client_id").is_some(),
         "the echo: {}",
         talk.got[1]
     );
+    assert_eq!(talk.got[4]["is_active"], false, "{}", talk.got[4]);
+    assert_eq!(talk.got[6]["error"], frames::reason::ROOM_CLOSED);
     assert_eq!(
         message_keys(&api, OWNER_CHANNEL, Action::Send, &talk.heard),
-        ["room", "typing", "message", "room", "read", "room"]
+        ["room", "typing", "message", "room", "read", "room", "room"]
     );
+    assert_eq!(talk.heard[6]["room"]["is_active"], false);
     assert_eq!(
         message_keys(&api, OWNER_CHANNEL, Action::Send, &[refusal]),
         ["frameError"]
@@ -671,12 +749,16 @@ async fn the_chat_events_a_real_nats_carries_fit_the_document() {
     // Act
     let chat = app.start_chat_with(&owner).await;
     app.chat(&chat.room_id, &chat.visitor(), &["Salom"]).await;
-    let received = next_messages(&mut subscription, 2).await;
+    let mut received = next_messages(&mut subscription, 2).await;
+    let paused = json!({ "accepting_messages": false, "quiet_until": "2031-01-02T03:04:05+02:00" });
+    let response = app.settings(Method::PUT, &owner, Some(&paused)).await;
+    assert_eq!(response.status(), 200);
+    received.extend(next_messages(&mut subscription, 1).await);
 
     // Assert
     assert_eq!(
         nats_message_keys(&api, &app, &received),
-        ["roomCreated", "messagePosted"]
+        ["roomCreated", "messagePosted", "ownerSettingsChanged"]
     );
 }
 
@@ -698,8 +780,9 @@ async fn the_live_subjects_a_real_nats_carries_fit_the_document() {
         .await;
 
     // Act
-    let _talk = converse(&app).await;
-    let received = next_messages(&mut subscription, 6).await;
+    let talk = converse(&app).await;
+    close_room(&app, &talk).await;
+    let received = next_messages(&mut subscription, 8).await;
 
     // Assert
     let keys = nats_message_keys(&api, &app, &received);
@@ -711,6 +794,8 @@ async fn the_live_subjects_a_real_nats_carries_fit_the_document() {
             "liveMessage",
             "liveRoom",
             "liveRead",
+            "liveRoom",
+            "liveState",
             "liveRoom"
         ]
     );
