@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The production topology on one machine, on loopback: Postgres + NATS (JetStream), one
-# accounts-api, two chat-gateway replicas and the nginx ingress in front of them.
+# accounts-api, two chat-gateway replicas, one notifier and the nginx ingress in front of
+# them.
 #
 #   deploy/cluster.sh [start]   build (unless SKIP_BUILD=1), start everything, wait for /readyz
 #   deploy/cluster.sh stop      stop what `start` started (pid files in $RUNTIME_DIR)
@@ -9,14 +10,16 @@
 #
 # Overrides let a test run a second, isolated copy next to the first:
 #   CLUSTER_PORT (8080) ACCOUNTS_PORT (18001) GATEWAY_A_PORT (18002) GATEWAY_B_PORT (18003)
-#   ACCOUNTS_DB (carinfo_accounts) CHAT_DB (carinfo_chat) NATS_SUBJECT_PREFIX ("")
+#   NOTIFIER_PORT (18004) ACCOUNTS_DB (carinfo_accounts) CHAT_DB (carinfo_chat)
+#   NOTIFIER_DB (carinfo_notifier) NATS_SUBJECT_PREFIX ("")
 #   RUNTIME_DIR (target/cluster) SKIP_BUILD=1 BIN_DIR (target/release) WEB_ROOT (deploy/web)
 #   JWT_SECRET (else generated once into $RUNTIME_DIR/jwt_secret) READY_TIMEOUT_SECS (120)
+#   VAPID_PRIVATE_KEY (else generated once into $RUNTIME_DIR/vapid_private_key)
 #   TEST_TOPOLOGY (on): the ingress lets a client pin a gateway replica (X-CarInfo-Replica,
 #   ?replica=) and names the replica that answered (X-CarInfo-Upstream), which the
 #   cross-replica tests need; `off` renders the production ingress, which does neither.
-# Any other service setting (RATE_LIMITS, RUST_LOG, LOG_FORMAT, ARGON2_*, WS_*, ...) is
-# passed through from the caller's environment.
+# Any other service setting (RATE_LIMITS, RUST_LOG, LOG_FORMAT, ARGON2_*, WS_*, PUSH_*, ...)
+# is passed through from the caller's environment.
 #
 # Started as root, nginx runs its workers as `nobody`, and they must read the web root and
 # write temp files. Where the checkout is out of their reach (a root-only home, a `mktemp -d`
@@ -31,8 +34,10 @@ CLUSTER_PORT="${CLUSTER_PORT:-8080}"
 ACCOUNTS_PORT="${ACCOUNTS_PORT:-18001}"
 GATEWAY_A_PORT="${GATEWAY_A_PORT:-18002}"
 GATEWAY_B_PORT="${GATEWAY_B_PORT:-18003}"
+NOTIFIER_PORT="${NOTIFIER_PORT:-18004}"
 ACCOUNTS_DB="${ACCOUNTS_DB:-carinfo_accounts}"
 CHAT_DB="${CHAT_DB:-carinfo_chat}"
+NOTIFIER_DB="${NOTIFIER_DB:-carinfo_notifier}"
 NATS_SUBJECT_PREFIX="${NATS_SUBJECT_PREFIX:-}"
 RUNTIME_DIR="${RUNTIME_DIR:-$repo/target/cluster}"
 BIN_DIR="${BIN_DIR:-${CARGO_TARGET_DIR:-$repo/target}/release}"
@@ -59,8 +64,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 # name:binary-name. Stopping goes services first: the gateways' 1001 close frames still
 # reach clients through nginx, which then has nothing left to drain.
-PROCESSES=(accounts-api:accounts-api gateway-a:chat-gateway gateway-b:chat-gateway nginx:nginx)
-STOP_ORDER=(gateway-b:chat-gateway gateway-a:chat-gateway accounts-api:accounts-api nginx:nginx)
+PROCESSES=(accounts-api:accounts-api gateway-a:chat-gateway gateway-b:chat-gateway notifier:notifier nginx:nginx)
+STOP_ORDER=(notifier:notifier gateway-b:chat-gateway gateway-a:chat-gateway accounts-api:accounts-api nginx:nginx)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] error: %s\n' "$*" >&2; exit 1; }
@@ -190,6 +195,19 @@ jwt_secret() {
     cat "$file"
 }
 
+vapid_private_key() {
+    if [[ -n "${VAPID_PRIVATE_KEY:-}" ]]; then
+        printf '%s' "$VAPID_PRIVATE_KEY"
+        return
+    fi
+    local file="$RUNTIME_DIR/vapid_private_key"
+    # Generated once and kept: browsers subscribed with its public half.
+    if [[ ! -s "$file" ]]; then
+        (umask 077 && "$BIN_DIR/notifier" generate-vapid-key >"$file")
+    fi
+    cat "$file"
+}
+
 pid_of() { # name -> pid on stdout if that process is alive and is what we started
     local name="$1" binary="$2" file="$RUNTIME_DIR/$1.pid" pid
     [[ "$name" == nginx ]] && file="$(nginx_dir)/nginx.pid"
@@ -205,17 +223,18 @@ build() {
     if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
         log "SKIP_BUILD=1: using binaries from $BIN_DIR"
     else
-        log "building release binaries (cargo build --release -p accounts-api -p chat-gateway)"
-        (cd "$repo" && cargo build --release -p accounts-api -p chat-gateway)
+        log "building release binaries (cargo build --release -p accounts-api -p chat-gateway -p notifier)"
+        (cd "$repo" && cargo build --release -p accounts-api -p chat-gateway -p notifier)
     fi
     local bin
-    for bin in accounts-api chat-gateway; do
+    for bin in accounts-api chat-gateway notifier; do
         [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin not found (build it, or set BIN_DIR)"
     done
 }
 
-start_service() { # name binary port replica-id database-url
+start_service() { # name binary port replica-id database-url [NAME=value...]
     local name="$1" binary="$2" port="$3" replica="$4" database_url="$5"
+    shift 5
     log "starting $name on $HOST:$port"
     # `env` and `nohup` both exec, so $! is the service's own pid.
     env LISTEN_ADDR="$HOST:$port" \
@@ -227,6 +246,7 @@ start_service() { # name binary port replica-id database-url
         REPLICA_ID="$replica" \
         LOG_FORMAT="${LOG_FORMAT:-compact}" \
         RUST_LOG="${RUST_LOG:-info}" \
+        "$@" \
         nohup "$BIN_DIR/$binary" </dev/null >"$RUNTIME_DIR/logs/$name.log" 2>&1 &
     echo $! >"$RUNTIME_DIR/$name.pid"
 }
@@ -257,6 +277,7 @@ render_nginx() {
         ACCOUNTS_UPSTREAM="$HOST:$ACCOUNTS_PORT" \
         GATEWAY_A_UPSTREAM="$HOST:$GATEWAY_A_PORT" \
         GATEWAY_B_UPSTREAM="$HOST:$GATEWAY_B_PORT" \
+        NOTIFIER_UPSTREAM="$HOST:$NOTIFIER_PORT" \
         WEB_ROOT="$SERVED_WEB_ROOT" \
         RUNTIME_DIR="$NGINX_DIR" \
         TEST_TOPOLOGY="$TEST_TOPOLOGY"
@@ -303,6 +324,7 @@ status() {
             accounts-api) url="http://$HOST:$ACCOUNTS_PORT/readyz" ;;
             gateway-a) url="http://$HOST:$GATEWAY_A_PORT/readyz" ;;
             gateway-b) url="http://$HOST:$GATEWAY_B_PORT/readyz" ;;
+            notifier) url="http://$HOST:$NOTIFIER_PORT/readyz" ;;
             nginx) url="http://$HOST:$CLUSTER_PORT/healthz" ;;
         esac
         if pid="$(pid_of "$name" "$binary")"; then
@@ -338,6 +360,7 @@ start() {
     ensure_backends
     ensure_database "$ACCOUNTS_DB"
     ensure_database "$CHAT_DB"
+    ensure_database "$NOTIFIER_DB"
     build
 
     # Empty values would reach the services as present-but-empty settings and be refused.
@@ -346,6 +369,8 @@ start() {
         [[ -n "${!var:-}" ]] || unset "$var"
     done
     SECRET="$(jwt_secret)"
+    local vapid
+    vapid="$(vapid_private_key)"
 
     local pg="postgres://$PG_USER@$PG_HOST:$PG_PORT"
     # No start order: every process creates the JetStream streams it needs, and the
@@ -353,9 +378,12 @@ start() {
     start_service accounts-api accounts-api "$ACCOUNTS_PORT" accounts-api "$pg/$ACCOUNTS_DB"
     start_service gateway-a chat-gateway "$GATEWAY_A_PORT" gateway-a "$pg/$CHAT_DB"
     start_service gateway-b chat-gateway "$GATEWAY_B_PORT" gateway-b "$pg/$CHAT_DB"
+    start_service notifier notifier "$NOTIFIER_PORT" notifier "$pg/$NOTIFIER_DB" \
+        VAPID_PRIVATE_KEY="$vapid"
     wait_ready accounts-api accounts-api "http://$HOST:$ACCOUNTS_PORT/readyz"
     wait_ready gateway-a chat-gateway "http://$HOST:$GATEWAY_A_PORT/readyz"
     wait_ready gateway-b chat-gateway "http://$HOST:$GATEWAY_B_PORT/readyz"
+    wait_ready notifier notifier "http://$HOST:$NOTIFIER_PORT/readyz"
 
     log "starting nginx on $HOST:$CLUSTER_PORT"
     nginx -p "$NGINX_DIR" -c "$RUNTIME_DIR/nginx.conf" -e "$RUNTIME_DIR/logs/error.log" "${NGINX_USER_ARGS[@]}"
@@ -376,7 +404,8 @@ CarInfo cluster is up (runtime dir: $RUNTIME_DIR)
   accounts-api   http://$HOST:$ACCOUNTS_PORT   (/healthz /readyz /metrics)
   gateway-a      http://$HOST:$GATEWAY_A_PORT   (/healthz /readyz /metrics)
   gateway-b      http://$HOST:$GATEWAY_B_PORT   (/healthz /readyz /metrics)
-  databases      $pg/$ACCOUNTS_DB  $pg/$CHAT_DB
+  notifier       http://$HOST:$NOTIFIER_PORT   (/healthz /readyz /metrics; push: $base/api/push/)
+  databases      $pg/$ACCOUNTS_DB  $pg/$CHAT_DB  $pg/$NOTIFIER_DB
   NATS           nats://$NATS_HOST:$NATS_PORT  (subject prefix: '${NATS_SUBJECT_PREFIX}')
   logs           $RUNTIME_DIR/logs/
   stop with      RUNTIME_DIR=$RUNTIME_DIR $repo/deploy/cluster.sh stop

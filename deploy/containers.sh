@@ -4,10 +4,10 @@
 #   1. podman, runc and debootstrap from Debian packages when missing;
 #   2. the base image localhost/carinfo-base:bookworm, made once with debootstrap from the
 #      Debian mirror this machine's apt uses (no registry is reachable), reused after that;
-#   3. the accounts-api and chat-gateway images from deploy/docker/ with
+#   3. the accounts-api, chat-gateway and notifier images from deploy/docker/ with
 #      BINARY_FROM=prebuilt (the same runtime stage production builds, given the binaries in
 #      $BIN_DIR), and the ingress image from deploy/docker/nginx.Dockerfile, all on that base;
-#   4. accounts-api, gateway-a, gateway-b and the ingress as containers against the loopback
+#   4. accounts-api, gateway-a, gateway-b, the notifier and the ingress as containers against the loopback
 #      Postgres and NATS, on free ports with databases and a NATS subject prefix of their
 #      own, each with a read-only root filesystem and its image's numeric non-root user,
 #      until every image's HEALTHCHECK passes;
@@ -18,7 +18,7 @@
 # Containers, databases and NATS streams are removed however it ends; the base image stays
 # for the next run, and so do the last images built (localhost/carinfo/*:ci), to look into.
 #
-#   BIN_DIR (${CARGO_TARGET_DIR:-target}/release)   where accounts-api and chat-gateway are
+#   BIN_DIR (${CARGO_TARGET_DIR:-target}/release)   where accounts-api, chat-gateway and notifier are
 #   DEBIAN_MIRROR   the mirror for debootstrap (default: the one apt's sources name)
 #   IMAGE_TAG (ci)  the tag of the images built here (localhost/carinfo/<name>:<tag>)
 set -euo pipefail
@@ -189,11 +189,12 @@ build_image() { # name dockerfile context build-arg...
 build_images() {
     local binaries="$scratch/binaries" bin
     mkdir -p "$binaries"
-    for bin in accounts-api chat-gateway; do
+    for bin in accounts-api chat-gateway notifier; do
         cp "$BIN_DIR/$bin" "$binaries/"
     done
     build_image accounts-api accounts-api.Dockerfile "$binaries" --build-arg BINARY_FROM=prebuilt
     build_image chat-gateway chat-gateway.Dockerfile "$binaries" --build-arg BINARY_FROM=prebuilt
+    build_image notifier notifier.Dockerfile "$binaries" --build-arg BINARY_FROM=prebuilt
     # The story pins its sockets to one replica each and reads which one answered, so this
     # ingress renders the test topology; the rest of the image is the production one.
     build_image ingress nginx.Dockerfile "$repo" \
@@ -202,6 +203,7 @@ build_images() {
         --build-arg "ACCOUNTS_UPSTREAM=127.0.0.1:$ACCOUNTS_PORT" \
         --build-arg "GATEWAY_A_UPSTREAM=127.0.0.1:$GATEWAY_A_PORT" \
         --build-arg "GATEWAY_B_UPSTREAM=127.0.0.1:$GATEWAY_B_PORT" \
+        --build-arg "NOTIFIER_UPSTREAM=127.0.0.1:$NOTIFIER_PORT" \
         --build-arg TEST_TOPOLOGY=on
 }
 
@@ -213,11 +215,12 @@ container() { printf 'carinfo-%s-%s\n' "$run_id" "$1"; }
 
 RUN_FLAGS=(--detach --read-only)
 
-start_service() { # name image port database
+start_service() { # name image port database [podman run flags...]
     local name="$1" image="$2" port="$3" database="$4"
+    shift 4
     log "starting $name ($image) on 127.0.0.1:$port"
     # JWT_SECRET is passed by name, so its value is in no command line.
-    JWT_SECRET="$secret" podman run "${RUN_FLAGS[@]}" "${LIMITS[@]}" --name "$(container "$name")" \
+    JWT_SECRET="$secret" podman run "${RUN_FLAGS[@]}" "${LIMITS[@]}" --name "$(container "$name")" "$@" \
         -e LISTEN_ADDR="127.0.0.1:$port" \
         -e DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database" \
         -e NATS_URL=nats://127.0.0.1:4222 \
@@ -273,7 +276,7 @@ check_hardening() { # name
 stop_containers() {
     local name
     # Services first: the gateways' 1001 close frames still reach clients through nginx.
-    for name in gateway-b gateway-a accounts-api ingress; do
+    for name in notifier gateway-b gateway-a accounts-api ingress; do
         podman stop --time 20 "$(container "$name")" >/dev/null 2>&1 || true
     done
 }
@@ -281,6 +284,7 @@ stop_containers() {
 run_id="img_$(date +%s)_$$"
 ACCOUNTS_DB="${run_id}_accounts"
 CHAT_DB="${run_id}_chat"
+NOTIFIER_DB="${run_id}_notifier"
 NATS_SUBJECT_PREFIX="$run_id."
 scratch="$(mktemp -d "${TMPDIR:-/tmp}/carinfo-containers.XXXXXX")"
 started=()
@@ -303,7 +307,7 @@ cleanup() {
     fi
     if ((databases)); then
         local db streams
-        for db in "$ACCOUNTS_DB" "$CHAT_DB"; do
+        for db in "$ACCOUNTS_DB" "$CHAT_DB" "$NOTIFIER_DB"; do
             psql_admin -c "drop database if exists $db with (force)" || echo "[containers] could not drop database $db" >&2
         done
         streams="$(tr '[:lower:]' '[:upper:]' <<<"$NATS_SUBJECT_PREFIX" | tr -c 'A-Z0-9\n' '_')"
@@ -319,18 +323,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for bin in accounts-api chat-gateway; do
+for bin in accounts-api chat-gateway notifier; do
     [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing (cargo build --release -p $bin)"
 done
 ensure_tools
 "$repo/deploy/ensure-backends.sh" >&2
-read -r INGRESS_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT < <(free_ports 4)
+read -r INGRESS_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT NOTIFIER_PORT < <(free_ports 5)
 
 ensure_base_image
 build_images
 
 databases=1
-psql_admin -c "create database $ACCOUNTS_DB" -c "create database $CHAT_DB"
+psql_admin -c "create database $ACCOUNTS_DB" -c "create database $CHAT_DB" -c "create database $NOTIFIER_DB"
 secret="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
 (umask 077 && printf '%s' "$secret" >"$scratch/jwt_secret")
 
@@ -339,8 +343,11 @@ secret="$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
 start_service accounts-api accounts-api "$ACCOUNTS_PORT" "$ACCOUNTS_DB"
 start_service gateway-a chat-gateway "$GATEWAY_A_PORT" "$CHAT_DB"
 start_service gateway-b chat-gateway "$GATEWAY_B_PORT" "$CHAT_DB"
+# Its VAPID key, like JWT_SECRET, by name only.
+VAPID_PRIVATE_KEY="$("$BIN_DIR/notifier" generate-vapid-key)" \
+    start_service notifier notifier "$NOTIFIER_PORT" "$NOTIFIER_DB" -e VAPID_PRIVATE_KEY
 start_ingress
-for name in accounts-api gateway-a gateway-b ingress; do
+for name in accounts-api gateway-a gateway-b notifier ingress; do
     wait_healthy "$name"
     check_hardening "$name"
 done
@@ -365,7 +372,7 @@ log "log scan: the containers' logs hold none of the story's secrets"
 # Stopped first, so the shutdown lines are in the logs too.
 stop_containers
 mkdir -p "$scratch/logs"
-for name in accounts-api gateway-a gateway-b ingress; do
+for name in accounts-api gateway-a gateway-b notifier ingress; do
     podman logs "$(container "$name")" >"$scratch/logs/$name.log" 2>&1
 done
 python3 "$repo/deploy/check-logs-for-secrets.py" "$scratch/secrets.json" "$scratch/logs" \
@@ -373,6 +380,7 @@ python3 "$repo/deploy/check-logs-for-secrets.py" "$scratch/secrets.json" "$scrat
     --expect "ingress.log=/api/login/" \
     --expect "accounts-api.log=accounts-api listening" --expect "accounts-api.log=DEBUG" \
     --expect "gateway-a.log=chat-gateway listening" --expect "gateway-b.log=chat-gateway listening" \
+    --expect "notifier.log=notifier listening" \
     || die "a secret reached the containers' logs"
 
 log "the images run the cluster story: non-root, read-only, healthy, no secret in their logs"

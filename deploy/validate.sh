@@ -183,6 +183,7 @@ check_nginx_syntax() {
         ACCOUNTS_UPSTREAM=127.0.0.1:18001 \
         GATEWAY_A_UPSTREAM=127.0.0.1:18002 \
         GATEWAY_B_UPSTREAM=127.0.0.1:18003 \
+        NOTIFIER_UPSTREAM=127.0.0.1:18004 \
         WEB_ROOT="$deploy/web" \
         RUNTIME_DIR="$rt" \
         && nginx -t -p "$rt" -c "$rt/nginx.conf" -e "$rt/logs/error.log"
@@ -241,7 +242,8 @@ check_production_nginx() {
         return 1
     fi
     args=(LISTEN_PORT=8080 ACCOUNTS_UPSTREAM=accounts-api:8001 GATEWAY_A_UPSTREAM=gateway-a:8002
-          GATEWAY_B_UPSTREAM=gateway-b:8002 WEB_ROOT=/usr/share/carinfo/web RUNTIME_DIR=/run/carinfo-nginx)
+          GATEWAY_B_UPSTREAM=gateway-b:8002 NOTIFIER_UPSTREAM=notifier:8003
+          WEB_ROOT=/usr/share/carinfo/web RUNTIME_DIR=/run/carinfo-nginx)
     "$deploy/nginx/render.sh" "$rt/production.conf" "${args[@]}" || return 1
     "$deploy/nginx/render.sh" "$rt/test.conf" "${args[@]}" TEST_TOPOLOGY=on || return 1
     "$venv/bin/python" - "$rt/production.conf" "$rt/test.conf" <<'EOF'
@@ -272,7 +274,8 @@ conf = open(os.path.join(deploy, "nats/nats.conf")).read()
 code = "\n".join("" if l.lstrip().startswith("#") else l for l in conf.splitlines())
 users = dict(re.findall(r'user:\s*"([^"]+)",\s*password:\s*\$([A-Z0-9_]+)', code))
 permissions = dict(re.findall(r'user:\s*"([^"]+)",[^}\n]*permissions:\s*\$([A-Z_]+)', code))
-SERVICES = {"accounts-api": "accounts-api", "gateway-a": "chat-gateway", "gateway-b": "chat-gateway"}
+SERVICES = {"accounts-api": "accounts-api", "gateway-a": "chat-gateway", "gateway-b": "chat-gateway",
+            "notifier": "notifier"}
 errors = []
 if "no_auth_user" in code:
     errors.append("nats.conf: no_auth_user lets clients in without credentials")
@@ -302,7 +305,7 @@ SAFE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 for var in sorted(password_vars & set(secret["stringData"])):
     if not SAFE.fullmatch(secret["stringData"][var]):
         errors.append(f"k8s/secrets.yaml: {var} must be letters, digits, - and _, from a letter")
-for name in ("accounts-api", "chat-gateway"):
+for name in ("accounts-api", "chat-gateway", "notifier"):
     docs = yaml.safe_load_all(open(os.path.join(deploy, f"k8s/{name}.yaml")))
     doc = next(d for d in docs if d["kind"] == "Deployment")
     env = {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0].get("env", [])}
@@ -422,9 +425,11 @@ routes = {
                      "/user/", "/api/stickers/", "/api/schema/", "/api/docs/", "/api/redoc/",
                      "/api/asyncapi/"],
     "chat-gateway": ["/api/chat/", "/ws/", "/back/ws/"],
+    "notifier": ["/api/push/"],
     "web": ["/u/", "/app/", "/static/"],
 }
-nginx_upstream = {"accounts-api": "http://accounts_api", "chat-gateway": "http://gateway_all", "web": "root @WEB_ROOT@"}
+nginx_upstream = {"accounts-api": "http://accounts_api", "chat-gateway": "http://gateway_all",
+                  "notifier": "http://notifier", "web": "root @WEB_ROOT@"}
 k8s = {}
 for doc in ingress:
     for rule in doc["spec"]["rules"]:
@@ -448,12 +453,12 @@ for service, paths in routes.items():
         if k8s.get(path) != service:
             errors.append(f"ingress: {path} goes to {k8s.get(path)}, expected {service}")
 back = [p for p in k8s if p.startswith('/back/(')]
-if len(back) != 2:
-    errors.append(f"ingress: expected two /back rewrite paths, found {back}")
+if len(back) != 3:
+    errors.append(f"ingress: expected three /back rewrite paths, found {back}")
 # The /back regexes are a second copy of the REST table: each REST path must match exactly
 # the regex of its own service (ingress-nginx anchors them at the start), and the rewritten
 # path must be the one without /back. /back/ws/ must not match: the gateway wants it as is.
-for service in ("accounts-api", "chat-gateway"):
+for service in ("accounts-api", "chat-gateway", "notifier"):
     for path in routes[service]:
         if path.startswith(("/ws/", "/back/")):
             continue
@@ -528,6 +533,7 @@ shared = (
 services = {
     "accounts-api": code_defaults("services/accounts-api/src/config.rs", *shared),
     "chat-gateway": code_defaults("services/chat-gateway/src/config.rs", *shared),
+    "notifier": code_defaults("services/notifier/src/config.rs", *shared),
 }
 for known in services.values():
     known["RUST_LOG"] = "info"  # the tracing filter's fallback
@@ -601,7 +607,7 @@ def stages(text):
             out[-1][1].append(line)
     return out
 
-for name in ("accounts-api", "chat-gateway", "nginx"):
+for name in ("accounts-api", "chat-gateway", "notifier", "nginx"):
     text = open(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile")).read()
     found = stages(text)
     if "ARG BASE_IMAGE=debian:bookworm-slim" not in text.splitlines():
@@ -626,7 +632,7 @@ for name in ("accounts-api", "chat-gateway", "nginx"):
                 errors.append(f"{name}: COPY source {m.group(1)} does not exist")
     if not os.path.isfile(os.path.join(repo, "deploy/docker", f"{name}.Dockerfile.dockerignore")):
         errors.append(f"{name}: no {name}.Dockerfile.dockerignore (the context would include target/)")
-for svc in ("accounts-api", "chat-gateway"):
+for svc in ("accounts-api", "chat-gateway", "notifier"):
     text = open(os.path.join(repo, "deploy/docker", f"{svc}.Dockerfile")).read()
     if f"cargo build --release --locked -p {svc}" not in text:
         errors.append(f"{svc}: does not build with `cargo build --release --locked -p {svc}`")

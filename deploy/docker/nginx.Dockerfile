@@ -16,6 +16,7 @@ ARG LISTEN_PORT=8080
 ARG ACCOUNTS_UPSTREAM=accounts-api:8001
 ARG GATEWAY_A_UPSTREAM=gateway-a:8002
 ARG GATEWAY_B_UPSTREAM=gateway-b:8002
+ARG NOTIFIER_UPSTREAM=notifier:8003
 # `off` is the production render: clients cannot pin a gateway replica, and no response names
 # one. Only CI's image run (deploy/containers.sh) renders `on`, because its story proves
 # cross-replica fan-out by pinning; compose and Kubernetes never set it.
@@ -26,6 +27,7 @@ RUN bash /src/nginx/render.sh /out/nginx.conf \
         ACCOUNTS_UPSTREAM="$ACCOUNTS_UPSTREAM" \
         GATEWAY_A_UPSTREAM="$GATEWAY_A_UPSTREAM" \
         GATEWAY_B_UPSTREAM="$GATEWAY_B_UPSTREAM" \
+        NOTIFIER_UPSTREAM="$NOTIFIER_UPSTREAM" \
         WEB_ROOT=/usr/share/carinfo/web \
         RUNTIME_DIR=/run/carinfo-nginx \
         TEST_TOPOLOGY="$TEST_TOPOLOGY"

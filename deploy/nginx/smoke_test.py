@@ -132,7 +132,7 @@ def websocket(port, path, headers=()):
 
 def main() -> int:
     nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
-    ports = {"accounts": free_port(), "a": free_port(), "b": free_port()}
+    ports = {"accounts": free_port(), "a": free_port(), "b": free_port(), "notifier": free_port()}
     dead_port = free_port()  # nothing listens here: the 502 path
     listen = free_port()
     base = f"http://127.0.0.1:{listen}"
@@ -156,6 +156,7 @@ def main() -> int:
              f"ACCOUNTS_UPSTREAM=127.0.0.1:{ports['accounts']}",
              f"GATEWAY_A_UPSTREAM=127.0.0.1:{ports['a']}",
              f"GATEWAY_B_UPSTREAM=127.0.0.1:{gateway_b}",
+             f"NOTIFIER_UPSTREAM=127.0.0.1:{ports['notifier']}",
              f"WEB_ROOT={web}", f"RUNTIME_DIR={runtime}",
              f"TEST_TOPOLOGY={'on' if test_topology else 'off'}"],
             check=True)
@@ -206,6 +207,23 @@ def main() -> int:
                       f"{status} {body[:120]!r}")
                 check(f"{prefix}{path} arrives as {path} with its query",
                       seen.get("target") == f"{path}?q={SECRET}", seen.get("target"))
+
+        # the notifier, with and without /back; DELETE keeps its body
+        for path in ["/api/push/vapid-key/", "/api/push/subscriptions/"]:
+            for prefix in ["", "/back"]:
+                status, _, body = request(base, prefix + path)
+                seen = json.loads(body) if status == 200 else {}
+                check(f"{prefix}{path} reaches the notifier", seen.get("stub") == "notifier",
+                      f"{status} {body[:120]!r}")
+                check(f"{prefix}{path} arrives as {path}", seen.get("target") == path,
+                      seen.get("target"))
+        status, _, body = request(base, "/back/api/push/subscriptions/", method="DELETE",
+                                  headers={"Content-Type": "application/json"},
+                                  data=b'{"endpoint": "https://push.example/x"}')
+        seen = json.loads(body) if status == 200 else {}
+        check("DELETE through /back keeps method and body",
+              seen.get("method") == "DELETE" and "push.example" in seen.get("body", ""),
+              f"{status} {body[:160]!r}")
 
         status, _, body = request(base, "/back/api/login/", method="POST",
                                   headers={"Content-Type": "application/json"},

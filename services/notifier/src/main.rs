@@ -17,6 +17,8 @@ enum Command {
     Serve,
     /// Print the effective settings (secrets redacted) as an env file.
     PrintConfig,
+    /// Print a new VAPID private key (a `VAPID_PRIVATE_KEY` value) on stdout.
+    GenerateVapidKey,
 }
 
 #[tokio::main]
@@ -31,5 +33,12 @@ async fn main() -> anyhow::Result<()> {
     match command {
         None | Some(Command::Serve) => notifier::Application::serve(config.clone()).await,
         Some(Command::PrintConfig) => parsed.print_config(),
+        Some(Command::GenerateVapidKey) => {
+            let key = notifier::push::VapidKey::generate()?.to_base64url();
+            Ok(std::io::Write::write_all(
+                &mut std::io::stdout(),
+                format!("{key}\n").as_bytes(),
+            )?)
+        }
     }
 }
