@@ -4,20 +4,20 @@
 #   1. the embedded default: target/debug/carinfo on a free port with a fresh DATA_DIR, and
 #      the browser story (run.sh) against it;
 #   2. the production topology: deploy/cluster.sh (nginx, accounts-api, two gateway
-#      replicas, Postgres, NATS) on free ports with databases and a NATS subject prefix of
-#      its own, the services logging at RUST_LOG=debug, the API story
+#      replicas, the notifier, Postgres, NATS) on free ports with databases and a NATS
+#      subject prefix of its own, the services logging at RUST_LOG=debug, the API story
 #      (deploy/cluster-e2e.mjs) through its ingress, then the browser story again with the
 #      visitor on replica A and the owner on replica B;
 #   3. the log scan: once the cluster has stopped, no log it wrote (the services', nginx's
 #      access and error logs) may hold a token, password or phone number the API story used,
-#      nor the signing key (deploy/check-logs-for-secrets.py).
+#      nor the signing key or the VAPID private key (deploy/check-logs-for-secrets.py).
 # The browser story runs its own push service on loopback for the notifier to push to, so
 # both topologies start with PUSH_ALLOW_PRIVATE_ENDPOINTS=true (never in production).
 # Everything started here is stopped, and the cluster's databases dropped, however it ends.
 # Screenshots: test-artifacts/e2e/{standalone,cluster}; the services' logs are copied
 # next to them when a story fails.
 #
-#   BIN_DIR (target/debug)   where accounts-api, chat-gateway and carinfo are
+#   BIN_DIR (target/debug)   where accounts-api, chat-gateway, notifier and carinfo are
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,7 +29,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 log() { printf '\n[e2e] %s\n' "$*" >&2; }
 die() { printf '[e2e] error: %s\n' "$*" >&2; exit 1; }
 
-for bin in carinfo accounts-api chat-gateway; do
+for bin in carinfo accounts-api chat-gateway notifier; do
     [[ -x "$BIN_DIR/$bin" ]] || die "$BIN_DIR/$bin is missing (the test suite builds it: cargo build --workspace)"
 done
 
@@ -52,6 +52,7 @@ cluster_started=0
 export RUNTIME_DIR="$repo/target/$run_id-cluster"
 export ACCOUNTS_DB="${run_id}_accounts"
 export CHAT_DB="${run_id}_chat"
+export NOTIFIER_DB="${run_id}_notifier"
 export NATS_SUBJECT_PREFIX="$run_id."
 # The story's push service listens on 127.0.0.1 over http; the notifier refuses such
 # endpoints unless told otherwise.
@@ -71,7 +72,7 @@ cleanup() {
         fi
         "$repo/deploy/cluster.sh" stop
         local db
-        for db in "$ACCOUNTS_DB" "$CHAT_DB"; do
+        for db in "$ACCOUNTS_DB" "$CHAT_DB" "$NOTIFIER_DB"; do
             psql -X -q -U postgres -h 127.0.0.1 -d postgres -c "drop database if exists $db with (force)" \
                 || echo "[e2e] could not drop database $db" >&2
         done
@@ -118,9 +119,9 @@ wait "$standalone_pid" || true
 standalone_pid=""
 
 # --- 2. the cluster ---------------------------------------------------------------------------
-log "cluster: nginx, accounts-api and two gateway replicas ($RUNTIME_DIR)"
-read -r CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT < <(free_ports 4)
-export CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT
+log "cluster: nginx, accounts-api, two gateway replicas and the notifier ($RUNTIME_DIR)"
+read -r CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT NOTIFIER_PORT < <(free_ports 5)
+export CLUSTER_PORT ACCOUNTS_PORT GATEWAY_A_PORT GATEWAY_B_PORT NOTIFIER_PORT
 cluster_started=1
 # Debug logs must keep secrets out too, so the log scan below reads them.
 SKIP_BUILD=1 BIN_DIR="$BIN_DIR" RUST_LOG="${CLUSTER_RUST_LOG:-debug}" "$repo/deploy/cluster.sh" start
@@ -145,13 +146,15 @@ log "log scan: the cluster's logs hold none of the API story's secrets"
 # Stopped first, so the shutdown lines are in the logs too.
 "$repo/deploy/cluster.sh" stop
 scan_args=()
-# cluster.sh generated the signing key unless the caller gave one.
+# cluster.sh generated the signing and VAPID keys unless the caller gave them.
 [[ -s "$RUNTIME_DIR/jwt_secret" ]] && scan_args+=(--secret-file "JWT signing key=$RUNTIME_DIR/jwt_secret")
+[[ -s "$RUNTIME_DIR/vapid_private_key" ]] && scan_args+=(--secret-file "VAPID private key=$RUNTIME_DIR/vapid_private_key")
 python3 "$repo/deploy/check-logs-for-secrets.py" "$scratch/cluster-secrets.json" "$RUNTIME_DIR/logs" \
     "${scan_args[@]}" \
     --expect "access.log=/api/login/" --expect "error.log=" \
     --expect "accounts-api.log=accounts-api listening" --expect "accounts-api.log=DEBUG" \
     --expect "gateway-a.log=chat-gateway listening" --expect "gateway-b.log=chat-gateway listening" \
+    --expect "notifier.log=notifier listening" \
     || die "a secret reached the cluster's logs (logs: $artifacts/cluster/logs)"
 
 log "both stories passed and the logs hold no secret (screenshots: $artifacts)"
