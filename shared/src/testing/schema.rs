@@ -315,8 +315,10 @@ async fn read_sqlite(url: &DatabaseUrl) -> Schema {
 pub async fn drift_of<S: ?Sized>(schema: &crate::db::Schema<S>) -> Vec<String> {
     let (_postgres_db, postgres) = migrated(schema, Backend::Postgres).await;
     let (_sqlite_db, sqlite) = migrated(schema, Backend::Sqlite).await;
+    // Every service's migrations make tables (not every service has an outbox: the notifier
+    // publishes nothing).
     assert!(
-        postgres.tables.contains_key("outbox") && sqlite.tables.contains_key("outbox"),
+        !postgres.tables.is_empty() && !sqlite.tables.is_empty(),
         "the migrations ran: {postgres:?} {sqlite:?}"
     );
     drift(&postgres, &sqlite)
