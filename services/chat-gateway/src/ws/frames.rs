@@ -74,11 +74,16 @@ pub fn read_frame(room: RoomId, side: SenderType, message: MessageId) -> Utf8Byt
 
 /// `{"type": "room_state", "room_id", "is_active"}`: the owner closed or reopened the room.
 pub fn room_state_frame(room: &Room) -> Utf8Bytes {
+    state_frame(room.id, room.is_active)
+}
+
+/// `{"type": "room_state", "room_id", "is_active"}` of `room`.
+pub fn state_frame(room: RoomId, is_active: bool) -> Utf8Bytes {
     Utf8Bytes::from(
         serde_json::json!({
             "type": "room_state",
-            "room_id": room.id.to_string(),
-            "is_active": room.is_active,
+            "room_id": room.to_string(),
+            "is_active": is_active,
         })
         .to_string(),
     )

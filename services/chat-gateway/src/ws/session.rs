@@ -69,6 +69,8 @@ pub struct SessionContext {
     pub after: Option<i64>,
     /// Negotiated `carinfo.v2`.
     pub v2: bool,
+    /// The room took the visitor's messages at the handshake (not closed by the owner).
+    pub room_open: bool,
     /// Storage (recovery and read positions).
     pub store: Arc<dyn ChatStore>,
     /// This socket's place among the room's sockets, held until the session ends.
@@ -115,6 +117,14 @@ where
         },
     );
     let mut state = SocketState::default();
+    // A `carinfo.v2` client learns at once that the room is closed, not from a refusal.
+    if ctx.v2 && !ctx.room_open {
+        let frame = WsMessage::Text(frames::state_frame(ctx.room, false));
+        if !send_within(&mut socket, frame, ctx.limits.idle_timeout).await {
+            ctx.fanout.leave(ctx.room, conn);
+            return;
+        }
+    }
     if let Some(after) = ctx.after {
         match recover(&ctx, &mut socket, after).await {
             Some(last) => state.sent_up_to = last,

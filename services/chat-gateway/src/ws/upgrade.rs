@@ -203,6 +203,7 @@ fn session_context(
         sender_type: admitted.sender_type,
         token_expires_at: admitted.token_expires_at,
         stored_messages: admitted.access.message_count,
+        room_open: admitted.access.is_active,
         after,
         v2,
         store: state.store.clone(),

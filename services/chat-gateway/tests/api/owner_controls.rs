@@ -68,6 +68,13 @@ async fn a_closed_room_refuses_the_visitor_keeps_its_history_and_reopens(
         visitor.next_json().await,
         json!({ "error": "This chat is closed." })
     );
+    let mut later = app.open_v2(&chat.room_id, &chat.visitor(), None).await;
+    assert_eq!(
+        later.next_json().await,
+        json!({ "type": "room_state", "room_id": chat.room_id, "is_active": false }),
+        "a v2 socket opened on a closed room learns it at once"
+    );
+    later.close().await;
     let mut owner_socket = app.open_ws(&chat.room_id, &owner.auth()).await;
     owner_socket.send_message("Yopildi").await;
     assert_eq!(owner_socket.next_json().await["message"], "Yopildi");
