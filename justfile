@@ -24,7 +24,7 @@ ci:
 up:
     deploy/ensure-backends.sh
 
-# The production topology on one machine: nginx ingress, accounts-api, two chat-gateway replicas.
+# The production topology on one machine: nginx ingress, accounts-api, two chat-gateway replicas, the notifier.
 cluster:
     deploy/cluster.sh
 
@@ -50,7 +50,7 @@ validate:
 
 # The container images built from release binaries and run as the cluster, as CI does (root, podman).
 images:
-    cargo build --release --locked -p accounts-api -p chat-gateway && deploy/containers.sh
+    cargo build --release --locked -p accounts-api -p chat-gateway -p notifier && deploy/containers.sh
 
 # Validate docs/asyncapi.yaml with the official AsyncAPI parser (as CI does).
 asyncapi:
