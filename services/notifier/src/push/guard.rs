@@ -18,6 +18,9 @@ use reqwest::{
 
 use crate::domain::{address::is_public, PushEndpoint};
 
+/// How long resolving an endpoint's host may take.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why an endpoint's host is refused; the message is the client's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
@@ -103,8 +106,11 @@ async fn resolve(host: &str) -> Result<Vec<SocketAddr>, Refusal> {
     let unresolved = || Refusal::Unresolved {
         host: host.to_owned(),
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+    // A resolver that never answers must not hold a subscription request (or a send) for ever.
+    let lookup = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, 0)));
+    let addrs: Vec<SocketAddr> = lookup
         .await
+        .map_err(|_| unresolved())?
         .map_err(|_| unresolved())?
         .collect();
     if addrs.is_empty() {
