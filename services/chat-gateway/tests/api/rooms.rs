@@ -105,6 +105,7 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(
             "created_at",
             "id",
             "is_active",
+            "is_blocked",
             "last_message",
             "owner_id",
             "unread_count",
@@ -123,6 +124,7 @@ async fn list_rooms_returns_the_guide_fields_for_a_new_room(
     assert!(room["last_message"].is_null());
     assert_eq!(room["unread_count"], 0);
     assert!(room["visitor_last_read_id"].is_null());
+    assert_eq!(room["is_blocked"], false);
 }
 
 #[rstest]
