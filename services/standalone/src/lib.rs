@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod config;
+mod key_file;
 pub mod openapi;
 pub mod signing_key;
 pub mod vapid_key;

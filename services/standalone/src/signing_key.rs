@@ -1,9 +1,8 @@
 //! The embedded default's signing key: created on first start, kept in the data directory
 //! (mode 0600), reused across restarts so issued tokens stay valid.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
-use anyhow::Context;
 use rand::RngCore;
 use secrecy::SecretString;
 
@@ -12,27 +11,11 @@ pub const FILE: &str = "jwt_secret";
 
 /// Reads the key from `data_dir`, creating it if absent.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join(FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if !existing.is_empty() {
-            return Ok(SecretString::from(existing.to_owned()));
-        }
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let key = hex::encode(bytes);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(key.as_bytes())?;
-    Ok(SecretString::from(key))
+    crate::key_file::load_or_create(data_dir, FILE, || {
+        let mut bytes = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        Ok(hex::encode(bytes))
+    })
 }
 
 #[cfg(test)]

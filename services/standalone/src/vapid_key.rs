@@ -2,9 +2,8 @@
 //! (mode 0600) as `VAPID_PRIVATE_KEY` takes it, reused across restarts, because browsers
 //! subscribed with its public half and a new key would silently orphan their subscriptions.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
-use anyhow::Context;
 use secrecy::SecretString;
 
 /// File name inside the data directory.
@@ -12,25 +11,9 @@ pub const FILE: &str = "vapid_private_key";
 
 /// Reads the key from `data_dir`, creating it if absent.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<SecretString> {
-    let path = data_dir.join(FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if !existing.is_empty() {
-            return Ok(SecretString::from(existing.to_owned()));
-        }
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let key = notifier::push::VapidKey::generate()?.to_base64url();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(key.as_bytes())?;
-    Ok(SecretString::from(key))
+    crate::key_file::load_or_create(data_dir, FILE, || {
+        Ok(notifier::push::VapidKey::generate()?.to_base64url())
+    })
 }
 
 #[cfg(test)]
