@@ -54,6 +54,10 @@ pub struct Config {
     /// that commits in parallel faster than it commits larger batches.
     #[arg(long, env = "MESSAGE_WRITERS", default_value_t = 1)]
     pub message_writers: usize,
+    /// Changes an owner may make per minute: closing, reopening, blocking and unblocking
+    /// rooms, and saving settings (each is told to every replica and may publish an event).
+    #[arg(long, env = "OWNER_ACTIONS_PER_MINUTE", default_value_t = 60)]
+    pub owner_actions_per_minute: u32,
     /// How long a block keeps a visitor's browser and address from opening a new room with
     /// the owner.
     #[arg(long, env = "VISITOR_BLOCK_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]

@@ -1,5 +1,6 @@
 //! What one client may make this replica do: open rooms (per address, and per address with one
-//! owner) and send messages (per participant of a room, whichever socket they come from).
+//! owner), send messages (per participant of a room, whichever socket they come from), and
+//! change rooms and settings (per owner).
 //! `RATE_LIMITS=off` switches these off; the bounds on sockets and room size stay.
 
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub struct RateLimiters {
     chat_starts: KeyedLimiter<ClientKey>,
     chat_starts_with_owner: KeyedLimiter<(ClientKey, UserId)>,
     messages: KeyedLimiter<(RoomId, SenderType)>,
+    owner_actions: KeyedLimiter<UserId>,
 }
 
 fn throttled(wait: Duration) -> ApiError {
@@ -55,7 +57,17 @@ impl RateLimiters {
                 on,
                 max_keys,
             ),
+            owner_actions: KeyedLimiter::bounded(
+                Quota::per_window(config.owner_actions_per_minute, Duration::from_secs(60)),
+                on,
+                max_keys,
+            ),
         }
+    }
+
+    /// Counts one change by `owner` (a room control, a settings save).
+    pub fn owner_action(&self, owner: UserId) -> Result<(), ApiError> {
+        self.owner_actions.check(&owner).map_err(throttled)
     }
 
     /// Counts a chat start from `client`, before anything else is looked at.

@@ -43,6 +43,7 @@ async fn apply(
     if access.owner_id != owner.user_id {
         return Err(ApiError::PermissionDenied);
     }
+    state.limits.owner_action(owner.user_id)?;
     let until = shared::time::now() + state.config.visitor_block();
     let changed = match state.store.control_room(room, control, until).await {
         Err(StoreError::Conflict) => return Err(ApiError::Conflict(BLOCKED)),
@@ -65,6 +66,7 @@ async fn apply(
         (status = 401, body = DetailBody),
         (status = 403, description = "Another owner's room", body = DetailBody),
         (status = 404, body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn close_room(
@@ -88,6 +90,7 @@ pub async fn close_room(
         (status = 403, description = "Another owner's room", body = DetailBody),
         (status = 404, body = DetailBody),
         (status = 409, description = "`{\"detail\": \"This chat is blocked; unblock it to reopen it.\"}`", body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn reopen_room(
@@ -111,6 +114,7 @@ pub async fn reopen_room(
         (status = 401, body = DetailBody),
         (status = 403, description = "Another owner's room", body = DetailBody),
         (status = 404, body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn block_room(
@@ -133,6 +137,7 @@ pub async fn block_room(
         (status = 401, body = DetailBody),
         (status = 403, description = "Another owner's room", body = DetailBody),
         (status = 404, body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn unblock_room(

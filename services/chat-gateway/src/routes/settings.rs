@@ -98,6 +98,7 @@ async fn save(
 ) -> Result<Json<SettingsBody>, ApiError> {
     let current = state.store.owner_settings(owner.user_id).await?;
     let wanted = parse(body, current, partial).map_err(ApiError::Validation)?;
+    state.limits.owner_action(owner.user_id)?;
     let saved = state
         .store
         .save_owner_settings(owner.user_id, wanted)
@@ -132,6 +133,7 @@ pub async fn get_settings(
         (status = 200, body = SettingsBody),
         (status = 400, description = "Field errors, e.g. `{\"quiet_until\": [\"Datetime has wrong format. …\"]}`", body = Object),
         (status = 401, body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn put_settings(
@@ -153,6 +155,7 @@ pub async fn put_settings(
         (status = 200, body = SettingsBody),
         (status = 400, description = "Field errors", body = Object),
         (status = 401, body = DetailBody),
+        (status = 429, description = "Over `OWNER_ACTIONS_PER_MINUTE`; see Retry-After", body = DetailBody),
     )
 )]
 pub async fn patch_settings(

@@ -372,3 +372,48 @@ async fn controls_hold_across_replicas_and_settings_are_published() {
     })
     .await;
 }
+
+#[rstest]
+#[tokio::test]
+async fn an_owner_changing_rooms_and_settings_too_fast_is_throttled(
+    #[values(Backend::Postgres, Backend::Sqlite)] backend: Backend,
+) {
+    // Arrange: three changes a minute.
+    let app = spawn_app_with(backend, |c| c.owner_actions_per_minute = 3).await;
+    let owner = TestOwner::registered(&app).await;
+    let other = TestOwner::registered(&app).await;
+    let chat = app.start_chat_with(&owner).await;
+    let theirs = app.start_chat_with(&other).await;
+
+    // Act
+    let mut statuses = Vec::new();
+    for action in ["close", "reopen", "close"] {
+        let response = app
+            .control_room(Method::POST, &chat.room_id, action, &owner.auth())
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    let settings = app
+        .settings(
+            Method::PATCH,
+            &owner,
+            Some(&json!({ "accepting_messages": false })),
+        )
+        .await;
+    let retry_after = settings.headers().get("retry-after").cloned();
+    let throttled = status_and_json(settings).await;
+    let others = app
+        .control_room(Method::POST, &theirs.room_id, "close", &other.auth())
+        .await;
+
+    // Assert: the fourth change is refused, and changes nothing; another owner is not slowed.
+    assert_eq!(statuses, [200, 200, 200]);
+    assert_eq!(throttled.0, 429, "{}", throttled.1);
+    assert!(throttled.1["detail"]
+        .as_str()
+        .is_some_and(|d| d.starts_with("Request was throttled.")));
+    assert!(retry_after.is_some());
+    let (_, settings) = status_and_json(app.settings(Method::GET, &owner, None).await).await;
+    assert_eq!(settings["accepting_messages"], true);
+    assert_eq!(others.status(), 200);
+}
