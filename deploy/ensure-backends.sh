@@ -3,7 +3,8 @@
 # loopback: PostgreSQL on 127.0.0.1:5432 (trust for local TCP) and NATS with JetStream on
 # 127.0.0.1:4222. Installs them from Debian when missing, starts them when stopped. Also
 # installs the tools the sticker-sheet test reads the printed PDF with: pdftoppm and
-# pdftotext (poppler-utils) and zbarimg (zbar-tools).
+# pdftotext (poppler-utils) and zbarimg (zbar-tools), and Python with venv, in which the
+# notifier's interoperability tests install the Web Push decryption they check against.
 # Safe to run concurrently: one run at a time holds the lock.
 set -euo pipefail
 
@@ -71,10 +72,12 @@ if ! port_open 4222; then
   wait_for_port 4222
 fi
 
-# The sticker-sheet test's PDF renderer and QR decoder
+# The sticker-sheet test's PDF renderer and QR decoder; Python for the push interop tests
 missing=()
 command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v zbarimg >/dev/null || missing+=(zbar-tools)
+# The notifier's push interoperability tests
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3 python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
 fi

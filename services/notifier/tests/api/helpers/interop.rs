@@ -115,6 +115,25 @@ pub fn open(
     }
 }
 
+/// Installs Python with venv from Debian when it is missing (deploy/ensure-backends.sh does).
+fn install_python() {
+    let ready = Command::new("python3")
+        .args(["-c", "import ensurepip, venv"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/ensure-backends.sh"
+        );
+        let status = Command::new("bash").arg(script).status();
+        assert!(
+            matches!(status, Ok(s) if s.success()),
+            "could not install Python with {script}: {status:?}"
+        );
+    }
+}
+
 /// The venv's interpreter, installing the pinned requirements on first use. Test processes
 /// run in parallel: each installs into a directory of its own and renames it into place;
 /// the first rename wins and the others use it.
@@ -134,6 +153,7 @@ fn python() -> PathBuf {
             if venv.join(".installed").exists() {
                 return python;
             }
+            install_python();
             let staging = venv.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
             let status = Command::new("python3")
                 .args(["-m", "venv"])
