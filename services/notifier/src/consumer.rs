@@ -9,17 +9,17 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use futures::{stream::BoxStream, StreamExt};
+use futures::{stream::BoxStream, FutureExt};
 use serde::de::IgnoredAny;
 use shared::events::{
+    applying,
     catalog::{
         decode_data, EventDocument, MessagePosted, OwnerSettingsChanged, RoomCreated, SenderType,
     },
-    trace_context, Delivery, Envelope, EventBus,
+    Delivery, Envelope, EventBus,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
@@ -163,50 +163,35 @@ pub async fn subscribe(
 
 /// Applies deliveries until `stop`, waking the dispatcher after each that made something due.
 pub async fn run(
-    mut deliveries: BoxStream<'static, Delivery>,
+    deliveries: BoxStream<'static, Delivery>,
     store: Arc<dyn NotifierStore>,
     max_age: chrono::Duration,
     due: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    loop {
-        let delivery = tokio::select! {
-            () = stop.cancelled() => return,
-            next = deliveries.next() => match next {
-                Some(delivery) => delivery,
-                None => return,
-            },
-        };
-        let span = tracing::info_span!(
+    let span = |delivery: &Delivery| {
+        tracing::info_span!(
             "notifier.apply",
             messaging.system = "nats",
             messaging.operation = "process",
             messaging.destination.name = %delivery.envelope.subject,
-        );
-        trace_context::continue_remote(&span, delivery.envelope.header("traceparent"));
-        let mut backoff = Duration::from_millis(100);
-        // A database outage must not lose the event: retry until applied, then ack.
-        let made_due = loop {
-            match apply(store.as_ref(), &delivery, max_age)
-                .instrument(span.clone())
-                .await
-            {
-                Ok(made_due) => break made_due,
-                Err(e) => {
-                    tracing::warn!(error = %e, "notifier cannot record an event; retrying");
-                    tokio::select! {
-                        () = stop.cancelled() => return,
-                        () = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
+        )
+    };
+    applying::apply_each(
+        deliveries,
+        stop,
+        span,
+        |delivery| {
+            let store = store.clone();
+            async move { apply(store.as_ref(), delivery, max_age).await }.boxed()
+        },
+        |made_due| {
+            if made_due {
+                due.notify_one();
             }
-        };
-        delivery.ack().await;
-        if made_due {
-            due.notify_one();
-        }
-    }
+        },
+    )
+    .await;
 }
 
 #[cfg(test)]

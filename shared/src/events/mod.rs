@@ -1,6 +1,7 @@
 //! Events: the catalogue (the wire schema other services consume), the bus that carries it
 //! (NATS JetStream or in-process), trace propagation, and the transactional outbox relay.
 
+pub mod applying;
 pub mod bus;
 pub mod catalog;
 pub mod in_process;

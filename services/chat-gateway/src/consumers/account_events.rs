@@ -6,10 +6,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures::{stream::BoxStream, StreamExt};
-use shared::events::{catalog::AccountEvent, trace_context, Delivery, EventBus};
+use futures::{stream::BoxStream, FutureExt};
+use shared::events::{applying, catalog::AccountEvent, Delivery, EventBus};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::store::{ChatStore, Owner, StoreError};
 
@@ -77,38 +76,27 @@ pub async fn subscribe(
 
 /// Applies deliveries until `stop`.
 pub async fn run(
-    mut deliveries: BoxStream<'static, Delivery>,
+    deliveries: BoxStream<'static, Delivery>,
     store: Arc<dyn ChatStore>,
     stop: CancellationToken,
 ) {
-    loop {
-        let delivery = tokio::select! {
-            () = stop.cancelled() => return,
-            next = deliveries.next() => match next {
-                Some(delivery) => delivery,
-                None => return,
-            },
-        };
-        let span = tracing::info_span!(
+    let span = |delivery: &Delivery| {
+        tracing::info_span!(
             "accounts.project_owner",
             messaging.system = "nats",
             messaging.operation = "process",
             messaging.destination.name = %delivery.envelope.subject,
-        );
-        trace_context::continue_remote(&span, delivery.envelope.header("traceparent"));
-        let mut backoff = Duration::from_millis(100);
-        // A database outage must not lose the event: retry until applied, then ack.
-        while let Err(e) = apply(store.as_ref(), &delivery)
-            .instrument(span.clone())
-            .await
-        {
-            tracing::warn!(error = %e, "owner projection cannot write; retrying");
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
-        delivery.ack().await;
-    }
+        )
+    };
+    applying::apply_each(
+        deliveries,
+        stop,
+        span,
+        |delivery| {
+            let store = store.clone();
+            async move { apply(store.as_ref(), delivery).await }.boxed()
+        },
+        |()| {},
+    )
+    .await;
 }
