@@ -402,7 +402,7 @@ async fn subscribe_room(fanout: Weak<Fanout>, room: RoomId, owner: UserId, gap: 
                 () = gap.notified() => {
                     tokio::time::sleep(GAP_WAIT).await;
                     let Some(live) = fanout.upgrade() else { return };
-                    if live.hub.missing_after(room).is_some() && !live.catch_up(room).await {
+                    if live.hub.is_missing_messages(room) && !live.catch_up(room).await {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         gap.notify_one();
                     }

@@ -204,13 +204,11 @@ impl Hub {
         }
     }
 
-    /// The place of the last message of `room` delivered here, while the room has sockets
-    /// here and a message is missing.
-    pub fn missing_after(&self, room: RoomId) -> Option<i64> {
+    /// Whether `room` has sockets here and a message it holds back waits for a missing one.
+    pub fn is_missing_messages(&self, room: RoomId) -> bool {
         locked(&self.rooms)
             .get(&room)
-            .filter(|entry| !entry.held.is_empty())
-            .map(|entry| entry.delivered)
+            .is_some_and(|entry| !entry.held.is_empty())
     }
 
     /// The place of the last message of `room` delivered here, while it has sockets here.
